@@ -29,6 +29,10 @@ export interface ModelFile {
   /** Lower-case hex sha256 of the file, when known; verified after download and on request. */
   readonly sha256?: string;
   readonly sizeBytes?: number;
+  /** Tensor names of this file when they differ from the spec's (another exporter's file of the same weights). */
+  readonly contract?: TensorContract;
+  /** Where the file comes from (hub repo or release) and anything known about it, for messages and docs. */
+  readonly source?: string;
 }
 
 /** How Depth Anything-style models choose the network input size from the image size. */

@@ -1,0 +1,43 @@
+/** Parsers for CLI option values: each rejects bad input with a message that names the flag and the fix. */
+import { InvalidArgumentError } from 'commander';
+import type { IntrinsicsOption } from '../pipeline/depth-options.ts';
+
+export function parsePositiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}".`);
+    return n;
+  };
+}
+
+export function parsePositiveNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number, got "${value}".`);
+    return n;
+  };
+}
+
+export function parseIntrinsics(value: string): IntrinsicsOption {
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) {
+    throw new InvalidArgumentError(`--intrinsics must be four numbers "fx,fy,cx,cy" in pixels, got "${value}".`);
+  }
+  const [fxPx, fyPx, cxPx, cyPx] = parts as [number, number, number, number];
+  if (fxPx <= 0 || fyPx <= 0) throw new InvalidArgumentError(`--intrinsics focal lengths must be positive, got "${value}".`);
+  return { fxPx, fyPx, cxPx, cyPx };
+}
+
+/** A comma-separated list whose items must come from `choices`. */
+export function parseList<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) throw new InvalidArgumentError(`${flag} needs at least one of: ${choices.join(', ')}.`);
+    for (const item of items) {
+      if (!(choices as readonly string[]).includes(item)) {
+        throw new InvalidArgumentError(`${flag}: unknown value "${item}"; choose from ${choices.join(', ')}.`);
+      }
+    }
+    return [...new Set(items)] as T[];
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * A depth estimator: a resolved model, an open session and its detected contract, behind one call
+ * `estimate(image)` -> core Depth. Tensors stay inside models/.
+ */
+import type { RunContext } from '../core/context.ts';
+import type { Depth, DepthKind } from '../core/depth.ts';
+import type { Image } from '../core/image.ts';
+import type { Intrinsics } from '../core/camera.ts';
+import { InputError, ModelError } from '../core/errors.ts';
+import type { InferenceBackend } from '../models/backend.ts';
+import type { DepthModelSpec, LicenseInfo } from '../models/model-spec.ts';
+import { resolveModel } from '../models/resolve.ts';
+import { assertLicenseAccepted } from '../models/registry.ts';
+import { detectDepthContract } from '../models/contract.ts';
+import { runDepthModel, type DepthRunTimings, depthOutputSpecFor } from '../models/depth-adapter.ts';
+import type { DepthJobOptions } from './depth-options.ts';
+
+export interface DepthEstimate {
+  readonly depth: Depth;
+  /** The network input size actually used. */
+  readonly network: { readonly width: number; readonly height: number };
+  readonly timingsMs: DepthRunTimings;
+}
+
+export interface DepthEstimator {
+  /** Registry id, or the file path for a model given by path. */
+  readonly modelId: string;
+  readonly modelPath: string;
+  readonly spec: DepthModelSpec | undefined;
+  readonly outputKind: DepthKind;
+  readonly license: LicenseInfo | undefined;
+  readonly device: string;
+  /** Fixed network input size for static-shape models. */
+  readonly staticInput: { readonly width: number; readonly height: number } | undefined;
+  estimate(image: Image<Uint8Array>, intrinsics: Intrinsics | undefined, context?: RunContext): Promise<DepthEstimate>;
+}
+
+export interface ModelLocations {
+  /** ANYVIEW_MODEL_DIR, read by the entry point, never here. */
+  readonly modelDir?: string;
+  /** Defaults to ~/.cache/anyview. */
+  readonly cacheDir?: string;
+}
+
+export async function createDepthEstimator(
+  backend: InferenceBackend,
+  options: Pick<DepthJobOptions, 'model' | 'runtime' | 'preprocess'>,
+  locations: ModelLocations,
+  context: RunContext = {},
+): Promise<DepthEstimator> {
+  const resolved = await resolveModel(options.model.idOrPath, {
+    variant: options.model.variant,
+    modelDir: locations.modelDir,
+    cacheDir: locations.cacheDir,
+    allowDownload: options.model.allowDownload,
+  }, context);
+  const spec = resolved.spec;
+  if (spec !== undefined) assertLicenseAccepted(spec, { allowNonCommercial: options.model.allowNonCommercial });
+  if (spec !== undefined && options.model.outputKind !== undefined && options.model.outputKind !== spec.output.kind) {
+    throw new InputError(`--output-kind ${options.model.outputKind} contradicts model ${spec.id}, which outputs ${spec.output.kind}; drop the flag.`);
+  }
+  const session = await backend.open(resolved.path, {
+    device: options.runtime.device,
+    ...(options.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.runtime.intraOpThreads } : {}),
+  });
+  const contract = detectDepthContract(session, spec);
+  const output = depthOutputSpecFor(spec, options.model.outputKind);
+  const modelId = spec?.id ?? resolved.path;
+  if (output.kind === 'metricDepth' && output.scaling === 'focalOver300' && spec === undefined) {
+    throw new ModelError('focal/300 metric scaling needs a registry model.', { file: resolved.path });
+  }
+  return {
+    modelId,
+    modelPath: resolved.path,
+    spec,
+    outputKind: output.kind,
+    license: spec?.license,
+    device: session.device,
+    staticInput: contract.staticInput,
+    estimate(image, intrinsics, runContext = context) {
+      return runDepthModel(session, contract, {
+        image,
+        intrinsics,
+        preprocess: spec?.preprocess,
+        processSizePx: options.preprocess.processSizePx,
+        output,
+      }, runContext);
+    },
+  };
+}
