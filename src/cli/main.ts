@@ -7,8 +7,14 @@ import { evalCommand } from './commands/eval.ts';
 import { modelsCommand } from './commands/models.ts';
 import { FailedItemsError } from './errors.ts';
 
+/** Makes every (sub)command throw instead of exiting, so main() owns the exit code. */
+function throwInsteadOfExit(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) throwInsteadOfExit(sub);
+}
+
 export function buildProgram(): Command {
-  return new Command('anyview')
+  const program = new Command('anyview')
     .description('Images and video to depth, cameras, point clouds and Gaussians')
     .version('0.1.0')
     .showHelpAfterError()
@@ -17,6 +23,8 @@ export function buildProgram(): Command {
     .addCommand(depthCommand())
     .addCommand(evalCommand())
     .addCommand(modelsCommand());
+  throwInsteadOfExit(program);
+  return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -22,6 +22,8 @@ export interface NetworkInputSize {
  *   max(1, round(side*t/longest)) with Python's round (half to even); then each side goes to its nearest
  *   multiple of m, ties rounding up (DA3 `_make_divisible_by_resize`), at least 1.
  * - 'static': exactly `staticSize` (required).
+ * Only the final size is modelled: DA3 reaches it in two resizes of a uint8 image (INTER_CUBIC up / INTER_AREA
+ * down, then again to the multiple), which is a different pixel chain from Depth Anything's single float resize.
  */
 export function networkInputSize(
   imageWidth: number,

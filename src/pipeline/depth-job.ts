@@ -11,7 +11,7 @@ import { decodeImage } from '../io/decode-image.ts';
 import { ensureWritableDir } from '../io/atomic-write.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import { createDepthEstimator, type DepthEstimator, type ModelLocations } from './depth-estimator.ts';
-import { checkOutputsPossible, prepareAlignment, writeDepthOutputs, type WrittenOutputs } from './depth-outputs.ts';
+import { checkOutputsPossible, intrinsicsFor, prepareAlignment, writeDepthOutputs, type WrittenOutputs } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
 export interface DepthImageResult {
@@ -96,7 +96,8 @@ export async function runDepthJob(
       continue;
     }
     try {
-      const estimate = await estimator.estimate(decoded.image, undefined, context);
+      const { intrinsics } = intrinsicsFor(decoded.image, options.camera);
+      const estimate = await estimator.estimate(decoded.image, intrinsics, context);
       const stem = stems[i]!;
       // Keep at most one write in flight: it overlaps the next inference without piling up memory.
       await pendingWrite;

@@ -1,0 +1,137 @@
+/**
+ * depth-color: a depth map as an 8-bit RGB PNG through a colormap, for looking at, not for reading back.
+ *
+ * Normalisation: the valid (finite) values are mapped linearly from [low, high] to [0, 1] and clamped, where
+ * low/high are the 2nd and 98th percentiles of the valid values by default (numpy's 'linear' percentile),
+ * or a fixed `range` (use one range for every frame of a video so colours do not flicker).
+ *
+ * Direction: near is always the colormap's high end (bright yellow/white for inferno, red for turbo), far its
+ * low end, whatever the kind. Disparity is already "larger = nearer", so t maps straight to the colormap;
+ * relativeDepth and metricDepth are "larger = farther", so they use 1 - t. Pictures of disparity and of depth
+ * from the same scene therefore read the same way (close objects bright/warm), as in Depth Anything's demos.
+ * Invalid pixels (NaN, +-Infinity) are black (0, 0, 0). A constant map gets the colormap's middle colour.
+ * Colour code = round(255 * t'), looked up in colormaps.ts (equal to OpenCV's applyColorMap LUTs).
+ */
+import { encode as encodePng } from 'fast-png';
+import { InputError } from '../../core/errors.ts';
+import type { Depth } from '../../core/depth.ts';
+import { createImage, type Image } from '../../core/image.ts';
+import { colormapLut, COLORMAP_IDS, isColormapId, type ColormapId } from '../colormaps.ts';
+import type { DepthOutputFormat } from './index.ts';
+
+export interface DepthColorOptions {
+  /** Default 'turbo'. */
+  readonly colormap?: ColormapId;
+  /** Percentiles of the valid values that map to the two ends, default [2, 98]. Ignored when `range` is set. */
+  readonly percentiles?: readonly [number, number];
+  /** A fixed value range [min, max] in the depth's own units, instead of percentiles. */
+  readonly range?: { readonly min: number; readonly max: number };
+}
+
+export interface ColorizedDepth {
+  readonly image: Image<Uint8Array>;
+  readonly colormap: ColormapId;
+  /** The values mapped to the ends; null when there is no valid pixel. */
+  readonly low: number | null;
+  readonly high: number | null;
+  /** Whether values were inverted (1 - t) so that near is the high end: true for depth kinds. */
+  readonly inverted: boolean;
+}
+
+export const DEFAULT_PERCENTILES = Object.freeze([2, 98] as const);
+
+/**
+ * The p-th percentile (0..100) of ascending-sorted values, with numpy's default 'linear' method, including its
+ * two-sided lerp, so results match np.percentile bit for bit.
+ */
+export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const position = (p / 100) * (n - 1);
+  const below = Math.min(Math.max(Math.floor(position), 0), n - 1);
+  const above = Math.min(below + 1, n - 1);
+  const t = position - below;
+  const a = sorted[below]!;
+  const b = sorted[above]!;
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** Colourises a depth map (see the module comment for normalisation, direction and invalid pixels). */
+export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): ColorizedDepth {
+  const colormap = options.colormap ?? 'turbo';
+  if (!isColormapId(colormap)) {
+    throw new InputError(`Unknown colormap "${String(colormap)}". Use one of: ${COLORMAP_IDS.join(', ')}.`);
+  }
+  const { data, width, height } = depth;
+  const inverted = depth.kind !== 'disparity';
+
+  let low: number | null;
+  let high: number | null;
+  if (options.range !== undefined) {
+    const { min, max } = options.range;
+    if (!(Number.isFinite(min) && Number.isFinite(max) && max >= min)) {
+      throw new InputError(`Colour range [${min}, ${max}] must be finite with min <= max.`);
+    }
+    low = min;
+    high = max;
+  } else {
+    const [pLow, pHigh] = options.percentiles ?? DEFAULT_PERCENTILES;
+    if (!(pLow >= 0 && pHigh <= 100 && pLow <= pHigh)) {
+      throw new InputError(`Colour percentiles [${pLow}, ${pHigh}] must satisfy 0 <= low <= high <= 100.`);
+    }
+    const valid = validSorted(data);
+    low = valid.length > 0 ? percentileOfSorted(valid, pLow) : null;
+    high = valid.length > 0 ? percentileOfSorted(valid, pHigh) : null;
+  }
+
+  const lut = colormapLut(colormap);
+  const rgb = new Uint8Array(width * height * 3);
+  if (low !== null && high !== null) {
+    const span = high - low;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (!Number.isFinite(v)) continue; // stays black
+      let t = span > 0 ? (v - low) / span : 0.5;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      if (inverted) t = 1 - t;
+      const k = Math.round(t * 255) * 3;
+      rgb[i * 3] = lut[k]!;
+      rgb[i * 3 + 1] = lut[k + 1]!;
+      rgb[i * 3 + 2] = lut[k + 2]!;
+    }
+  }
+  const image = createImage({ width, height, channels: 3, colorSpace: 'srgb', data: rgb });
+  return { image, colormap, low, high, inverted };
+}
+
+function validSorted(data: Float32Array): Float64Array {
+  let count = 0;
+  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) count++;
+  const valid = new Float64Array(count);
+  let j = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (Number.isFinite(v)) valid[j++] = v;
+  }
+  return valid.sort();
+}
+
+/** Encodes an 8-bit RGB image as PNG bytes. */
+export function encodeRgbPng(image: Image<Uint8Array>): Uint8Array {
+  if (image.channels !== 3) throw new InputError(`encodeRgbPng needs a 3-channel image, got ${image.channels}.`);
+  return encodePng({ width: image.width, height: image.height, data: image.data, depth: 8, channels: 3 });
+}
+
+export const depthColorFormat: DepthOutputFormat<'depth-color', DepthColorOptions> = Object.freeze({
+  id: 'depth-color',
+  input: 'depth',
+  extension: '.png',
+  defaultSuffix: '_depth_color.png',
+  mimeType: 'image/png',
+  description: 'colourised 8-bit RGB PNG (turbo or inferno, 2nd-98th percentile, near = bright, invalid = black); for viewing only',
+  sniff: (bytes: Uint8Array) => bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47,
+  encode(depth: Depth, options?: DepthColorOptions) {
+    return { bytes: encodeRgbPng(colorizeDepth(depth, options).image) };
+  },
+} as const);

@@ -1,0 +1,120 @@
+/**
+ * Runs a single-image depth network the way its family defines it, driven by the spec's data:
+ * size rule -> bicubic resize + normalise (fused) -> session.run -> bilinear align_corners upsample to the
+ * image size -> a core Depth of the right kind. This is the official Depth Anything chain
+ * (shared/docs/DEPTH_REFERENCE.md), step for step; DA3 differs only in data (size rule, target, output kind).
+ */
+import type { RunContext } from '../core/context.ts';
+import { createDepth, type Depth, type DepthKind } from '../core/depth.ts';
+import type { Image } from '../core/image.ts';
+import type { Intrinsics } from '../core/camera.ts';
+import { InputError } from '../core/errors.ts';
+import { resizeNormalizeToNchw } from '../imaging/resize-bicubic.ts';
+import { resizeBilinear } from '../imaging/resize-bilinear.ts';
+import type { ModelSession } from './backend.ts';
+import { depthPlaneFromOutput, type DepthContract } from './contract.ts';
+import { DEPTH_ANYTHING_PREPROCESS } from './depth-anything.ts';
+import { DA3_METRIC_SCALE } from './depth-anything-3.ts';
+import type { DepthModelSpec, DepthOutputSpec, ImagePreprocessSpec } from './model-spec.ts';
+import { networkInputSize } from './size-rule.ts';
+
+export interface DepthRunTimings {
+  readonly preprocess: number;
+  readonly inference: number;
+  readonly postprocess: number;
+}
+
+export interface DepthRunRequest {
+  readonly image: Image<Uint8Array>;
+  /** Intrinsics of `image` (its own resolution); needed only by focal-scaled metric models. */
+  readonly intrinsics: Intrinsics | undefined;
+  /** The model's preprocessing; models given by path use Depth Anything's. */
+  readonly preprocess: ImagePreprocessSpec | undefined;
+  /** Overrides the spec's target size (the `--size` flag). */
+  readonly processSizePx: number | undefined;
+  readonly output: DepthOutputSpec;
+}
+
+export interface DepthRunResult {
+  readonly depth: Depth;
+  readonly network: { readonly width: number; readonly height: number };
+  readonly timingsMs: DepthRunTimings;
+}
+
+/** The output meaning: the registry's, or for a model given by path the user's `--output-kind` (default disparity). */
+export function depthOutputSpecFor(spec: DepthModelSpec | undefined, override: DepthKind | undefined): DepthOutputSpec {
+  if (spec !== undefined) return spec.output;
+  switch (override ?? 'disparity') {
+    case 'disparity':
+      return { kind: 'disparity' };
+    case 'relativeDepth':
+      return { kind: 'relativeDepth' };
+    case 'metricDepth':
+      return { kind: 'metricDepth', scaling: 'direct' };
+  }
+}
+
+/** Network input size for an image, honouring a static model size and the `--size` override. */
+export function chooseNetworkSize(
+  image: { readonly width: number; readonly height: number },
+  contract: Pick<DepthContract, 'staticInput'>,
+  preprocess: ImagePreprocessSpec,
+  processSizePx: number | undefined,
+): { width: number; height: number } {
+  if (contract.staticInput !== undefined) return networkInputSize(image.width, image.height, { ...preprocess, sizeRule: 'static' }, contract.staticInput);
+  const spec = processSizePx !== undefined ? { ...preprocess, targetPx: processSizePx } : preprocess;
+  if (spec.targetPx % spec.multipleOf !== 0) {
+    throw new InputError(`Processing size ${spec.targetPx} px must be a multiple of ${spec.multipleOf} (the model's patch size); try ${Math.round(spec.targetPx / spec.multipleOf) * spec.multipleOf}.`);
+  }
+  return networkInputSize(image.width, image.height, spec);
+}
+
+/** Turns the upsampled raw output into a core Depth of the spec's kind (metres where the model is metric). */
+export function interpretDepthOutput(
+  data: Float32Array,
+  width: number,
+  height: number,
+  output: DepthOutputSpec,
+  focalPxAtNetwork: number | undefined,
+): Depth {
+  if (output.kind === 'disparity') return createDepth({ kind: 'disparity', width, height, data });
+  let factor = 1;
+  if (output.kind === 'metricDepth' && output.scaling === 'focalOver300') {
+    if (focalPxAtNetwork === undefined) throw new InputError('This metric model needs the camera focal length: pass --intrinsics (or --fov-deg).');
+    factor = focalPxAtNetwork / DA3_METRIC_SCALE;
+  }
+  // Depth kinds: non-positive values are not depths.
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]! * factor;
+    data[i] = v > 0 ? v : NaN;
+  }
+  return createDepth({ kind: output.kind, width, height, data });
+}
+
+export async function runDepthModel(
+  session: ModelSession,
+  contract: DepthContract,
+  request: DepthRunRequest,
+  context: RunContext = {},
+): Promise<DepthRunResult> {
+  const { image } = request;
+  const preprocessSpec = request.preprocess ?? DEPTH_ANYTHING_PREPROCESS;
+  const t0 = performance.now();
+  const net = chooseNetworkSize(image, contract, preprocessSpec, request.processSizePx);
+  const input = resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std);
+  const t1 = performance.now();
+  const outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [1, 3, net.height, net.width], data: input } }, context);
+  const t2 = performance.now();
+  const plane = depthPlaneFromOutput(contract, outputs);
+  // The official postprocess: bilinear, align_corners=True, from the output size back to the image size.
+  const full = plane.width === image.width && plane.height === image.height
+    ? plane.data
+    : resizeBilinear(plane, image.width, image.height, { alignCorners: true }).data;
+  // DA3's focal rule uses the focal length at the processed resolution.
+  const focalPxAtNetwork = request.intrinsics !== undefined
+    ? ((request.intrinsics.fxPx * net.width) / image.width + (request.intrinsics.fyPx * net.height) / image.height) / 2
+    : undefined;
+  const depth = interpretDepthOutput(full, image.width, image.height, request.output, focalPxAtNetwork);
+  const t3 = performance.now();
+  return { depth, network: net, timingsMs: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 } };
+}

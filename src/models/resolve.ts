@@ -1,0 +1,171 @@
+/**
+ * Model resolution: turns a model id or a path into a local .onnx file.
+ * Order: an explicit path, then ANYVIEW_MODEL_DIR (`<dir>/<id>/<fileName>`, `<dir>/<fileName>`), then the
+ * user cache (`<cache>/models/<id>/<fileName>`), then a download into the cache.
+ */
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunContext } from '../core/context.ts';
+import { InputError, ModelError, throwIfAborted } from '../core/errors.ts';
+import { DownloadFailedError, downloadFile, type DownloadAttempt } from './download.ts';
+import type { DepthModelSpec, ModelFile, ModelVariant } from './model-spec.ts';
+import { DEFAULT_VARIANT, filesForVariant, findModelSpec, getModelSpec } from './registry.ts';
+
+/** The environment variable the entry points read and pass in as `modelDir`. */
+export const MODEL_DIR_ENV = 'ANYVIEW_MODEL_DIR';
+
+export interface ResolveOptions {
+  readonly variant?: ModelVariant;
+  /** ANYVIEW_MODEL_DIR's value, passed in by the entry point (never read from the environment here). */
+  readonly modelDir?: string;
+  /** Default `~/.cache/anyview`. */
+  readonly cacheDir?: string;
+  /** False for offline runs: a missing file is then an error with instructions, never a download. */
+  readonly allowDownload: boolean;
+  readonly fetchImpl?: typeof fetch;
+  /** Extra attempts per URL after a broken transfer (download.ts default when absent). */
+  readonly retries?: number;
+}
+
+export type ModelSource = 'path' | 'modelDir' | 'cache' | 'download';
+
+export interface ResolvedModel {
+  readonly path: string;
+  /** The registry entry; absent when a path was given. */
+  readonly spec?: DepthModelSpec;
+  /** The registry file that was found or downloaded; absent when a path was given. */
+  readonly file?: ModelFile;
+  readonly source: ModelSource;
+}
+
+export function defaultCacheDir(): string {
+  return path.join(os.homedir(), '.cache', 'anyview');
+}
+
+/** Where the cache keeps a registry file: `<cache>/models/<id>/<fileName>`. */
+export function cachePathFor(cacheDir: string, spec: DepthModelSpec, file: ModelFile): string {
+  return path.join(cacheDir, 'models', spec.id, file.fileName);
+}
+
+/** The two places looked at inside ANYVIEW_MODEL_DIR, preferred first. */
+export function modelDirCandidates(modelDir: string, spec: DepthModelSpec, file: ModelFile): readonly string[] {
+  return [path.join(modelDir, spec.id, file.fileName), path.join(modelDir, file.fileName)];
+}
+
+/** True for arguments that can only be paths (a separator, a leading dot or ~, an .onnx extension). */
+export function looksLikePath(value: string): boolean {
+  return value.includes('/') || value.includes('\\') || value.startsWith('.') || value.startsWith('~')
+    || value.toLowerCase().endsWith('.onnx');
+}
+
+function isFile(filePath: string): boolean {
+  try {
+    return statSync(filePath).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function expandHome(value: string): string {
+  return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
+}
+
+/** Resolves a model id or path to a local file, downloading into the cache when allowed. */
+export async function resolveModel(idOrPath: string, options: ResolveOptions, context: RunContext = {}): Promise<ResolvedModel> {
+  throwIfAborted(context.signal);
+  const trimmed = idOrPath.trim();
+  if (trimmed === '') throw new InputError('No model given: pass a model id or the path of an .onnx file.');
+
+  const spec = findModelSpec(trimmed);
+  const asPath = path.resolve(expandHome(trimmed));
+  if (isFile(asPath) && (spec === undefined || looksLikePath(trimmed))) {
+    return { path: asPath, source: 'path' };
+  }
+  if (spec === undefined) {
+    if (looksLikePath(trimmed)) {
+      throw new InputError(`Model file not found: ${asPath}${existsSync(asPath) ? ' is not a file' : ''}.`);
+    }
+    getModelSpec(trimmed); // throws the InputError that lists the known ids
+  }
+  const model = spec!;
+  const files = filesForVariant(model, options.variant ?? DEFAULT_VARIANT);
+  const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
+
+  if (options.modelDir !== undefined && options.modelDir !== '') {
+    const modelDir = path.resolve(expandHome(options.modelDir));
+    for (const file of files) {
+      for (const candidate of modelDirCandidates(modelDir, model, file)) {
+        if (isFile(candidate)) {
+          context.log?.debug(`${model.id}: using ${candidate} (${MODEL_DIR_ENV}).`);
+          return { path: candidate, spec: model, file, source: 'modelDir' };
+        }
+      }
+    }
+  }
+
+  for (const file of files) {
+    const cached = cachePathFor(cacheDir, model, file);
+    if (!isFile(cached)) continue;
+    const size = statSync(cached).size;
+    if (file.sizeBytes !== undefined && size !== file.sizeBytes) {
+      context.log?.warn(`${cached}: ${size} bytes, expected ${file.sizeBytes}; ignoring it.`);
+      continue;
+    }
+    context.log?.debug(`${model.id}: using cached ${cached}.`);
+    return { path: cached, spec: model, file, source: 'cache' };
+  }
+
+  if (!options.allowDownload) {
+    throw new ModelError(unavailableMessage(model, files, cacheDir, options.modelDir, 'Downloads are disabled (offline mode).', []));
+  }
+
+  const attempts: DownloadAttempt[] = [];
+  for (const file of files) {
+    const dest = cachePathFor(cacheDir, model, file);
+    context.log?.info(`${model.id}: downloading ${file.fileName} to ${dest}.`);
+    try {
+      const result = await downloadFile({
+        urls: file.urls,
+        dest,
+        ...(file.sha256 !== undefined ? { sha256: file.sha256 } : {}),
+        ...(file.sizeBytes !== undefined ? { sizeBytes: file.sizeBytes } : {}),
+        ...(options.fetchImpl !== undefined ? { fetchImpl: options.fetchImpl } : {}),
+        ...(options.retries !== undefined ? { retries: options.retries } : {}),
+        item: model.id,
+      }, context);
+      return { path: result.path, spec: model, file, source: 'download' };
+    } catch (error) {
+      if (!(error instanceof DownloadFailedError)) throw error;
+      attempts.push(...error.attempts);
+    }
+  }
+  throw new ModelError(unavailableMessage(model, files, cacheDir, options.modelDir, 'The download failed.', attempts));
+}
+
+/** The offline / unreachable message: what was tried, where to get the file, where to put it. */
+export function unavailableMessage(
+  spec: DepthModelSpec,
+  files: readonly ModelFile[],
+  cacheDir: string,
+  modelDir: string | undefined,
+  why: string,
+  attempts: readonly DownloadAttempt[],
+): string {
+  const first = files[0]!;
+  const lines = [`Model "${spec.id}" (${first.variant}) is not available locally. ${why}`];
+  if (attempts.length > 0) {
+    lines.push('URLs tried:');
+    for (const attempt of attempts) lines.push(`  ${attempt.url}: ${attempt.reason}`);
+  }
+  lines.push('To install it by hand, download one of these files:');
+  for (const file of files) {
+    for (const url of file.urls) lines.push(`  ${url}`);
+    lines.push(`  and save it as ${cachePathFor(cacheDir, spec, file)}`);
+    if (file.sha256 !== undefined) lines.push(`  (sha256 ${file.sha256})`);
+  }
+  const dirHint = modelDir !== undefined && modelDir !== '' ? path.resolve(expandHome(modelDir)) : '<dir>';
+  lines.push(`Or put it in ${path.join(dirHint, spec.id, first.fileName)} and set ${MODEL_DIR_ENV}=${dirHint}.`);
+  lines.push(`Model page: ${spec.homepage}`);
+  return lines.join('\n');
+}
