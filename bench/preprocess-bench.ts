@@ -4,8 +4,11 @@
  *   chain toFloatImage -> resizeBicubic -> normalizeToNchw for comparison;
  * - postprocess: 924x518 disparity -> 1280x720 with bilinear align_corners=True.
  * Usage: node --import tsx bench/preprocess-bench.ts [iterations]
- * Prints medians (and min / p90) in ms of wall time; the content of the pixels does not change the cost.
+ * Prints medians (and min / p90) in ms of wall time, plus the median process CPU time (less sensitive to other
+ * processes competing for the cores); the content of the pixels does not change the cost. The load average
+ * is printed too: on a shared 2-core machine, wall times grow with it.
  */
+import os from 'node:os';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeToNchw, toFloatImage } from '../src/imaging/normalize.ts';
 import { resizeBicubic, resizeNormalizeToNchw } from '../src/imaging/resize-bicubic.ts';
 import { resizeBilinear } from '../src/imaging/resize-bilinear.ts';
@@ -28,21 +31,31 @@ function pseudoRandomBytes(n: number): Uint8Array {
 function time(label: string, fn: () => unknown): void {
   for (let i = 0; i < 5; i++) fn(); // warm up the JIT
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < iterations; i++) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
     ms.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuMs.push((cpu.user + cpu.system) / 1000);
   }
-  ms.sort((a, b) => a - b);
-  const at = (q: number): string => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!.toFixed(2);
-  console.log(`${label.padEnd(58)} median ${at(0.5).padStart(7)} ms   min ${at(0).padStart(7)}   p90 ${at(0.9).padStart(7)}`);
+  const at = (values: number[], q: number): string =>
+    values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!.toFixed(2);
+  console.log(
+    `${label.padEnd(58)} median ${at(ms, 0.5).padStart(7)} ms   min ${at(ms, 0).padStart(7)}   p90 ${at(ms, 0.9).padStart(7)}` +
+      `   cpu median ${at(cpuMs, 0.5).padStart(7)}`,
+  );
 }
 
 const image = { width: WIDTH, height: HEIGHT, channels: 3 as const, colorSpace: 'srgb' as const, data: pseudoRandomBytes(WIDTH * HEIGHT * 3) };
 const size = networkInputSize(WIDTH, HEIGHT, { sizeRule: 'lowerBound', targetPx: 518, multipleOf: 14 });
 const disparity = { width: size.width, height: size.height, data: Float32Array.from(pseudoRandomBytes(size.width * size.height), (v) => v / 7) };
 
-console.log(`${iterations} iterations, node ${process.version}; network input ${size.width}x${size.height}`);
+console.log(
+  `${iterations} iterations, node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+    `network input ${size.width}x${size.height}`,
+);
 time(`preprocess fused ${WIDTH}x${HEIGHT} u8 -> 3x${size.height}x${size.width}`, () =>
   resizeNormalizeToNchw(image, size.width, size.height, IMAGENET_MEAN, IMAGENET_STD));
 time('preprocess unfused (toFloat, resizeBicubic, normalize)', () =>

@@ -25,6 +25,8 @@ export interface DecodeImageOptions {
    * 'error' tolerates warnings but refuses errors and truncation; 'truncated' refuses only truncation.
    */
   readonly strictness?: DecodeStrictness;
+  /** How the caller's user raises the limit, named in the error, e.g. '--max-pixels'. Default: the maxPixels option. */
+  readonly maxPixelsFlag?: string;
 }
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -73,7 +75,7 @@ export async function decodeImage(source: ImageSource, options: DecodeImageOptio
   const strictness = options.strictness ?? 'warning';
   const { bytes, name } = await loadSource(source);
   const stored = await headerOf(bytes, name, strictness);
-  checkPixelLimit(stored, maxPixels, name);
+  checkPixelLimit(stored, maxPixels, name, options.maxPixelsFlag);
 
   if (stored.format === 'pnm') return decodePnm(bytes, name);
 
@@ -167,12 +169,15 @@ async function headerOf(bytes: Uint8Array, name: string, strictness: DecodeStric
   };
 }
 
-function checkPixelLimit(header: ImageHeader, maxPixels: number, name: string): void {
+function checkPixelLimit(header: ImageHeader, maxPixels: number, name: string, flag: string | undefined): void {
   const pixels = header.storedWidth * header.storedHeight;
   if (pixels > maxPixels) {
+    const fix = flag !== undefined
+      ? `raise the limit with ${flag} (e.g. ${flag} ${suggestLimit(pixels)})`
+      : `raise the limit with the maxPixels option (e.g. maxPixels: ${suggestLimit(pixels)})`;
     throw new InputError(
       `image is ${header.width}x${header.height} = ${formatMegapixels(pixels)}, over the limit of ${formatMegapixels(maxPixels)} ` +
-      `(${maxPixels} pixels). Downscale it, or raise the limit with the maxPixels option (e.g. maxPixels: ${suggestLimit(pixels)}).`,
+      `(${maxPixels} pixels). Downscale it, or ${fix}.`,
       { file: name },
     );
   }

@@ -9,8 +9,8 @@ import type { Intrinsics } from '../core/camera.ts';
 import { InputError, ModelError } from '../core/errors.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import type { DepthModelSpec, LicenseInfo } from '../models/model-spec.ts';
-import { resolveModel } from '../models/resolve.ts';
-import { assertLicenseAccepted } from '../models/registry.ts';
+import { looksLikePath, resolveModel } from '../models/resolve.ts';
+import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
 import { detectDepthContract } from '../models/contract.ts';
 import { runDepthModel, type DepthRunTimings, depthOutputSpecFor } from '../models/depth-adapter.ts';
 import type { DepthJobOptions } from './depth-options.ts';
@@ -48,6 +48,9 @@ export async function createDepthEstimator(
   locations: ModelLocations,
   context: RunContext = {},
 ): Promise<DepthEstimator> {
+  // The licence gate comes before any file is looked for or downloaded.
+  const known = looksLikePath(options.model.idOrPath) ? undefined : findModelSpec(options.model.idOrPath);
+  if (known !== undefined) assertLicenseAccepted(known, { allowNonCommercial: options.model.allowNonCommercial });
   const resolved = await resolveModel(options.model.idOrPath, {
     variant: options.model.variant,
     modelDir: locations.modelDir,
@@ -55,7 +58,6 @@ export async function createDepthEstimator(
     allowDownload: options.model.allowDownload,
   }, context);
   const spec = resolved.spec;
-  if (spec !== undefined) assertLicenseAccepted(spec, { allowNonCommercial: options.model.allowNonCommercial });
   if (spec !== undefined && options.model.outputKind !== undefined && options.model.outputKind !== spec.output.kind) {
     throw new InputError(`--output-kind ${options.model.outputKind} contradicts model ${spec.id}, which outputs ${spec.output.kind}; drop the flag.`);
   }
