@@ -54,7 +54,7 @@ type Decoded = { ok: true; image: Image<Uint8Array>; ms: number } | { ok: false;
 
 function decodeTimed(file: string, maxPixels: number): Promise<Decoded> {
   const start = performance.now();
-  return decodeImage({ path: file }, { maxPixels }).then(
+  return decodeImage({ path: file }, { maxPixels, maxPixelsFlag: '--max-pixels' }).then(
     (image) => ({ ok: true as const, image, ms: performance.now() - start }),
     (error: unknown) => ({ ok: false as const, error }),
   );
