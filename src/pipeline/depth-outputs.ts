@@ -103,16 +103,16 @@ export async function writeDepthOutputs(
     let result: EncodedFile;
     switch (format) {
       case 'png16': {
-        result = depthPng16Format.encode(depth);
+        result = await depthPng16Format.encode(depth);
         sidecarExtras['png16'] = result.sidecar;
         break;
       }
       case 'npy':
-        result = npyFormat.encode(depth);
+        result = await npyFormat.encode(depth);
         break;
       case 'color': {
         const colorized = colorizeDepth(depth, { colormap: options.output.colormap });
-        result = { bytes: encodeRgbPng(colorized.image) };
+        result = { bytes: await encodeRgbPng(colorized.image) };
         sidecarExtras['color'] = { colormap: colorized.colormap, low: colorized.low, high: colorized.high, nearIsHighEnd: true };
         break;
       }
@@ -120,7 +120,7 @@ export async function writeDepthOutputs(
         if (depth.kind === 'disparity') throw new ModelError('internal: ply from disparity should have been refused earlier.');
         const points = unprojectDepth(depth as MetricDepthMap | RelativeDepthMap, camera.intrinsics);
         const cloud = pointMapToCloud(points, image, { maxPoints: options.output.maxPlyPoints });
-        result = plyFormat.encode(cloud, { comments: [`anyview depth ${estimator.modelId}`, `units ${depth.kind === 'metricDepth' ? 'metres' : 'relative'}`] });
+        result = await plyFormat.encode(cloud, { comments: [`anyview depth ${estimator.modelId}`, `units ${depth.kind === 'metricDepth' ? 'metres' : 'relative'}`] });
         sidecarExtras['ply'] = { numPoints: cloud.numPoints, frame: 'camera', axes: 'OpenCV (x right, y down, z forward)', units: depth.kind === 'metricDepth' ? 'm' : 'relative' };
         break;
       }

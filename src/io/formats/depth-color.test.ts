@@ -9,7 +9,7 @@ import { decode as decodePng } from 'fast-png';
 import { createDepth, type DepthKind } from '../../core/depth.ts';
 import { InputError } from '../../core/errors.ts';
 import { colormapLut, type ColormapId } from '../colormaps.ts';
-import { colorizeDepth, depthColorFormat, percentileOfSorted, type DepthColorOptions } from './depth-color.ts';
+import { colorizeDepth, depthColorFormat, percentileOfSorted, percentilesOf, type DepthColorOptions } from './depth-color.ts';
 
 import { DEBIAN_PYTHON } from '../../../test/helpers/paths.ts';
 
@@ -42,7 +42,7 @@ test('PNG equals an independent numpy + cv2.applyColorMap pipeline (np.percentil
     for (const c of cases) {
       const depth = randomDepth(c.kind, c.seed);
       await writeFile(path.join(dir, `${c.name}.f32`), depth.data);
-      await writeFile(path.join(dir, `${c.name}.png`), depthColorFormat.encode(depth, c.options).bytes);
+      await writeFile(path.join(dir, `${c.name}.png`), (await depthColorFormat.encode(depth, c.options)).bytes);
       const { low, high } = colorizeDepth(depth, c.options);
       ours[c.name] = { low, high };
       spec.push({
@@ -122,11 +122,24 @@ test('fixed range clamps, constant maps get the middle colour, empty maps are al
   assert.deepEqual([[...empty.image.data], empty.low, empty.high], [[0, 0, 0, 0, 0, 0], null, null]);
 });
 
-test('bad options are InputErrors; the encoded PNG is 8-bit RGB', () => {
+test('bad options are InputErrors; the encoded PNG is 8-bit RGB', async () => {
   const depth = randomDepth('metricDepth', 9, 5, 4);
   assert.throws(() => colorizeDepth(depth, { colormap: 'jet' as ColormapId }), (e: unknown) => e instanceof InputError && /turbo, inferno/.test(e.message));
   assert.throws(() => colorizeDepth(depth, { percentiles: [50, 10] }), InputError);
   assert.throws(() => colorizeDepth(depth, { range: { min: 2, max: NaN } }), InputError);
-  const png = decodePng(depthColorFormat.encode(depth).bytes);
+  const png = decodePng((await depthColorFormat.encode(depth)).bytes);
   assert.deepEqual([png.width, png.height, png.depth, png.channels], [5, 4, 8, 3]);
+});
+
+test('percentilesOf (quickselect) equals the sort-based oracle, with ties and tiny arrays', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (const n of [1, 2, 3, 10, 101, 5000]) {
+    for (const ties of [false, true]) {
+      const values = Float64Array.from({ length: n }, () => (ties ? Math.floor(rand() * 7) : rand() * 100 - 50));
+      const sorted = Float64Array.from(values).sort();
+      const ps = [0, 2, 25, 50, 97.3, 98, 100];
+      assert.deepEqual(percentilesOf(Float64Array.from(values), ps), ps.map((p) => percentileOfSorted(sorted, p)), `n=${n} ties=${ties}`);
+    }
+  }
 });

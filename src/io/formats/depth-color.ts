@@ -12,7 +12,7 @@
  * Invalid pixels (NaN, +-Infinity) are black (0, 0, 0). A constant map gets the colormap's middle colour.
  * Colour code = round(255 * t'), looked up in colormaps.ts (equal to OpenCV's applyColorMap LUTs).
  */
-import { encode as encodePng } from 'fast-png';
+import { encodePng } from '../png.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Depth } from '../../core/depth.ts';
 import { createImage, type Image } from '../../core/image.ts';
@@ -80,9 +80,10 @@ export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): Co
     if (!(pLow >= 0 && pHigh <= 100 && pLow <= pHigh)) {
       throw new InputError(`Colour percentiles [${pLow}, ${pHigh}] must satisfy 0 <= low <= high <= 100.`);
     }
-    const valid = validSorted(data);
-    low = valid.length > 0 ? percentileOfSorted(valid, pLow) : null;
-    high = valid.length > 0 ? percentileOfSorted(valid, pHigh) : null;
+    const valid = validValues(data);
+    const [lo, hi] = percentilesOf(valid, [pLow, pHigh]) as [number, number];
+    low = valid.length > 0 ? lo : null;
+    high = valid.length > 0 ? hi : null;
   }
 
   const lut = colormapLut(colormap);
@@ -105,7 +106,8 @@ export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): Co
   return { image, colormap, low, high, inverted };
 }
 
-function validSorted(data: Float32Array): Float64Array {
+/** The finite values of `data`, unsorted. */
+function validValues(data: Float32Array): Float64Array {
   let count = 0;
   for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) count++;
   const valid = new Float64Array(count);
@@ -114,13 +116,58 @@ function validSorted(data: Float32Array): Float64Array {
     const v = data[i]!;
     if (Number.isFinite(v)) valid[j++] = v;
   }
-  return valid.sort();
+  return valid;
+}
+
+/** Moves the k-th smallest value to index k, smaller ones before it and larger after (Hoare's quickselect). */
+function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): number {
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!; a[i] = a[j]!; a[j] = t;
+        i++; j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+/**
+ * numpy 'linear' percentiles of unsorted values, by selection instead of a full sort (O(n) rather than
+ * O(n log n): a 1280x720 map takes milliseconds). Same order statistics, so the same results as
+ * percentileOfSorted on the sorted values. Reorders `values`.
+ */
+export function percentilesOf(values: Float64Array, ps: readonly number[]): number[] {
+  const n = values.length;
+  return ps.map((p) => {
+    if (n === 0) return NaN;
+    const position = (p / 100) * (n - 1);
+    const below = Math.min(Math.max(Math.floor(position), 0), n - 1);
+    const above = Math.min(below + 1, n - 1);
+    const a = selectInPlace(values, below);
+    // After selecting `below`, the next order statistic is the smallest value to its right.
+    let b = a;
+    if (above > below) {
+      b = Infinity;
+      for (let i = below + 1; i < n; i++) if (values[i]! < b) b = values[i]!;
+    }
+    const t = position - below;
+    const diff = b - a;
+    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+  });
 }
 
 /** Encodes an 8-bit RGB image as PNG bytes. */
-export function encodeRgbPng(image: Image<Uint8Array>): Uint8Array {
+export async function encodeRgbPng(image: Image<Uint8Array>): Promise<Uint8Array> {
   if (image.channels !== 3) throw new InputError(`encodeRgbPng needs a 3-channel image, got ${image.channels}.`);
-  return encodePng({ width: image.width, height: image.height, data: image.data, depth: 8, channels: 3 });
+  return encodePng(image.data, image.width, image.height, 3);
 }
 
 export const depthColorFormat: DepthOutputFormat<'depth-color', DepthColorOptions> = Object.freeze({
@@ -131,7 +178,7 @@ export const depthColorFormat: DepthOutputFormat<'depth-color', DepthColorOption
   mimeType: 'image/png',
   description: 'colourised 8-bit RGB PNG (turbo or inferno, 2nd-98th percentile, near = bright, invalid = black); for viewing only',
   sniff: (bytes: Uint8Array) => bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47,
-  encode(depth: Depth, options?: DepthColorOptions) {
-    return { bytes: encodeRgbPng(colorizeDepth(depth, options).image) };
+  async encode(depth: Depth, options?: DepthColorOptions) {
+    return { bytes: await encodeRgbPng(colorizeDepth(depth, options).image) };
   },
 } as const);

@@ -40,7 +40,7 @@ test('cv2.imread(IMREAD_UNCHANGED) reads uint16 codes that the sidecar maps back
   const dir = await mkdtemp(path.join(os.tmpdir(), 'anyview-png16-'));
   try {
     const file = path.join(dir, 'depth.png');
-    const written = await writeEncodedFile(file, depthPng16Format.encode(depth));
+    const written = await writeEncodedFile(file, await depthPng16Format.encode(depth));
     assert.deepEqual(written, [file, path.join(dir, 'depth.json')]);
     await writeFile(path.join(dir, 'truth.f32'), depth.data);
     // Independent reader: OpenCV for the PNG, json + numpy for the mapping.
@@ -74,9 +74,9 @@ test('cv2.imread(IMREAD_UNCHANGED) reads uint16 codes that the sidecar maps back
   }
 });
 
-test('decodes back within half a quantisation step, from the sidecar or from the PNG text chunk', () => {
+test('decodes back within half a quantisation step, from the sidecar or from the PNG text chunk', async () => {
   const depth = syntheticDepth();
-  const { bytes, mapping } = encodeDepthPng16(depth);
+  const { bytes, mapping } = await encodeDepthPng16(depth);
   assert.deepEqual(Object.keys(mapping).sort(),
     ['encoding', 'format', 'formula', 'height', 'invalidCode', 'kind', 'maxValue', 'minValue', 'unit', 'version', 'width']);
   for (const decoded of [decodeDepthPng16(bytes, mapping), decodeDepthPng16(bytes)]) {
@@ -96,7 +96,7 @@ test('real NYU ground truth (mm) survives the round trip within 0.07 mm', { skip
   const mm = png.data as Uint16Array;
   const data = Float32Array.from(mm, (v) => (v === 0 ? NaN : v / 1000));
   const depth = createDepth({ kind: 'metricDepth', width: png.width, height: png.height, data });
-  const { bytes, mapping } = encodeDepthPng16(depth);
+  const { bytes, mapping } = await encodeDepthPng16(depth);
   const back = decodeDepthPng16(bytes, mapping);
   let maxError = 0;
   for (let i = 0; i < data.length; i++) {
@@ -107,15 +107,15 @@ test('real NYU ground truth (mm) survives the round trip within 0.07 mm', { skip
   assert.ok(maxError > 0, 'the check exercises quantisation');
 });
 
-test('constant and all-invalid maps, and every kind, encode unambiguously', () => {
+test('constant and all-invalid maps, and every kind, encode unambiguously', async () => {
   const constant = createDepth({ kind: 'disparity', width: 2, height: 2, data: new Float32Array([3, 3, NaN, 3]) });
-  const c = encodeDepthPng16(constant);
+  const c = await encodeDepthPng16(constant);
   assert.deepEqual([c.mapping.minValue, c.mapping.maxValue, c.mapping.kind, c.mapping.unit], [3, 3, 'disparity', null]);
   assert.deepEqual([...(decodePng(c.bytes).data as Uint16Array)], [1, 1, 0, 1]);
   assert.deepEqual([...decodeDepthPng16(c.bytes).data], [3, 3, NaN, 3]);
 
   const empty = createDepth({ kind: 'relativeDepth', width: 3, height: 1, data: new Float32Array([NaN, NaN, NaN]) });
-  const e = encodeDepthPng16(empty);
+  const e = await encodeDepthPng16(empty);
   assert.deepEqual([e.mapping.minValue, e.mapping.maxValue], [null, null]);
   assert.deepEqual([...decodeDepthPng16(e.bytes).data], [NaN, NaN, NaN]);
   assert.equal(decodeDepthPng16(e.bytes).kind, 'relativeDepth');
@@ -130,10 +130,10 @@ test('reading errors: not a PNG, an 8-bit PNG, and no mapping are FormatErrors n
   assert.throws(() => decodeDepthPng16(bare, undefined, 'z.png'), new RegExp(`z\\.png: no value mapping.*${DEPTH_PNG16_TEXT_KEY}`));
 });
 
-test('descriptor and sidecar path', () => {
+test('descriptor and sidecar path', async () => {
   assert.equal(depthPng16Format.id, 'depth-png16');
   assert.equal(depthPng16Format.extension, '.png');
-  const encoded = depthPng16Format.encode(syntheticDepth());
+  const encoded = await depthPng16Format.encode(syntheticDepth());
   assert.ok(depthPng16Format.sniff(encoded.bytes));
   assert.equal((encoded.sidecar as { encoding: string }).encoding, 'linear-uint16');
   assert.equal(sidecarPath('/out/a.b/img_depth16.png'), '/out/a.b/img_depth16.json');

@@ -8,7 +8,8 @@
  * all valid pixels get code 1 (value = minValue); with no valid pixel at all, minValue and maxValue are null.
  * The values keep the depth's own units and meaning (`kind`): metres for metricDepth, unitless otherwise.
  */
-import { decode as decodePng, encode as encodePng } from 'fast-png';
+import { decode as decodePng } from 'fast-png';
+import { encodePng } from '../png.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createDepth, type Depth, type DepthKind } from '../../core/depth.ts';
 import type { DepthOutputFormat } from './index.ts';
@@ -35,7 +36,7 @@ export interface DepthPng16Mapping {
 
 const FORMULA = 'value = minValue + (code - 1) / 65534 * (maxValue - minValue); code 0 = invalid';
 
-export function encodeDepthPng16(depth: Depth): { bytes: Uint8Array; mapping: DepthPng16Mapping } {
+export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Array; mapping: DepthPng16Mapping }> {
   const { data, width, height } = depth;
   let min = Infinity;
   let max = -Infinity;
@@ -68,10 +69,7 @@ export function encodeDepthPng16(depth: Depth): { bytes: Uint8Array; mapping: De
     height,
     formula: FORMULA,
   };
-  const bytes = encodePng({
-    width, height, data: codes, depth: 16, channels: 1,
-    text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) },
-  });
+  const bytes = await encodePng(codes, width, height, 1, { text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) } });
   return { bytes, mapping };
 }
 
@@ -143,9 +141,9 @@ export const depthPng16Format: DepthOutputFormat<'depth-png16'> = Object.freeze(
   mimeType: 'image/png',
   description: '16-bit greyscale PNG, linear over [min, max] of the valid values (0 = invalid), with a JSON sidecar giving the mapping',
   sniff: sniffPng,
-  encode(depth: Depth): { bytes: Uint8Array; sidecar: DepthPng16Mapping } {
+  async encode(depth: Depth): Promise<{ bytes: Uint8Array; sidecar: DepthPng16Mapping }> {
     if (depth.width * depth.height !== depth.data.length) throw new InputError('depth data does not match its size.');
-    const { bytes, mapping } = encodeDepthPng16(depth);
+    const { bytes, mapping } = await encodeDepthPng16(depth);
     return { bytes, sidecar: mapping };
   },
 } as const);

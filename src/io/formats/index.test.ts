@@ -22,11 +22,11 @@ test('an unknown id is an InputError listing the choices', () => {
     error instanceof InputError && error.message === 'Unknown output format "exr". Use one of: depth-png16, npy, depth-color, ply.');
 });
 
-test('every format recognises its own output and no other format claims it (except the two PNGs)', () => {
+test('every format recognises its own output and no other format claims it (except the two PNGs)', async () => {
   const depth = createDepth({ kind: 'metricDepth', width: 3, height: 2, data: new Float32Array([1, 2, NaN, 4, 5, 6]) });
   const cloud = createPointCloud({ numPoints: 1, frame: 'camera', positions: new Float32Array([0, 0, 1]) });
-  const outputs = OUTPUT_FORMATS.map((format) =>
-    format.input === 'depth' ? format.encode(depth).bytes : format.encode(cloud).bytes);
+  const outputs = await Promise.all(OUTPUT_FORMATS.map(async (format) =>
+    format.input === 'depth' ? (await format.encode(depth)).bytes : (await format.encode(cloud)).bytes));
   for (const [i, format] of OUTPUT_FORMATS.entries()) {
     for (const [j, bytes] of outputs.entries()) {
       const png = (id: string) => id === 'depth-png16' || id === 'depth-color';

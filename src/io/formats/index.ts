@@ -33,13 +33,13 @@ interface FormatBase<TId extends string> {
 /** A format that stores a depth map (any kind). */
 export interface DepthOutputFormat<TId extends string = string, TOptions = never> extends FormatBase<TId> {
   readonly input: 'depth';
-  encode(depth: Depth, options?: TOptions): EncodedFile;
+  encode(depth: Depth, options?: TOptions): Promise<EncodedFile>;
 }
 
 /** A format that stores a point cloud. */
 export interface PointCloudOutputFormat<TId extends string = string, TOptions = never> extends FormatBase<TId> {
   readonly input: 'pointCloud';
-  encode(cloud: PointCloud, options?: TOptions): EncodedFile;
+  encode(cloud: PointCloud, options?: TOptions): Promise<EncodedFile>;
 }
 
 /** Every output format, one line each. */

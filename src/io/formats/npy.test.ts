@@ -32,7 +32,7 @@ test('numpy.load reads our float32 depth: dtype, shape, C order, NaN and every v
   await withTempDir(async (dir) => {
     const depth = depthWithHoles();
     const file = path.join(dir, 'depth.npy');
-    await writeFileAtomic(file, npyFormat.encode(depth).bytes);
+    await writeFileAtomic(file, (await npyFormat.encode(depth)).bytes);
     const result = JSON.parse(execFileSync(DEBIAN_PYTHON, ['-c', [
       'import json, sys, numpy as np',
       'from numpy.lib import format as f',

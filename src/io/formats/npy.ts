@@ -148,7 +148,7 @@ export const npyFormat: DepthOutputFormat<'npy'> = Object.freeze({
   mimeType: 'application/octet-stream',
   description: 'NumPy float32 array, shape (height, width), NaN = invalid; load with numpy.load',
   sniff: sniffNpy,
-  encode(depth: Depth) {
+  async encode(depth: Depth) {
     return { bytes: encodeNpy(depth.data, [depth.height, depth.width]) };
   },
 } as const);

@@ -21,7 +21,7 @@ test('a separate Python parser (header by hand, body with numpy) reads the same 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'anyview-ply-'));
   try {
     const file = path.join(dir, 'cloud.ply');
-    await writeFile(file, plyFormat.encode(cloud, { comments: ['made by a test'] }).bytes);
+    await writeFile(file, (await plyFormat.encode(cloud, { comments: ['made by a test'] })).bytes);
     const result = JSON.parse(execFileSync(DEBIAN_PYTHON, ['-c', [
       'import json, sys, numpy as np',
       'raw = open(sys.argv[1], "rb").read()',

@@ -230,7 +230,7 @@ export const plyFormat: PointCloudOutputFormat<'ply', PlyWriteOptions> = Object.
   mimeType: 'application/octet-stream',
   description: 'binary little-endian PLY point cloud: float x y z (OpenCV camera axes), uchar red green blue',
   sniff: (bytes: Uint8Array) => bytes.length >= 4 && bytes[0] === 0x70 && bytes[1] === 0x6c && bytes[2] === 0x79 && (bytes[3] === 0x0a || bytes[3] === 0x0d),
-  encode(cloud: PointCloud, options?: PlyWriteOptions) {
+  async encode(cloud: PointCloud, options?: PlyWriteOptions) {
     return { bytes: encodePly(cloud, options) };
   },
 } as const);
