@@ -209,17 +209,6 @@ function attention(net: DptVitGraph, config: DptVitConfig, x: string, name: stri
   const d = config.embedDim;
   const heads = config.numHeads;
   const headDim = d / heads;
-  if (process.env['SEP'] === '1') {
-    const heads4 = g.constInt64([1, -1, heads, headDim], [4], 'head_shape');
-    const proj = (n: string) => g.op('Reshape', [net.linear(x, `${name}.${n}`, d, d), heads4]);
-    const q = g.op('Transpose', [proj('query')], { perm: [0, 2, 1, 3] });
-    const kT = g.op('Transpose', [proj('key')], { perm: [0, 2, 3, 1] });
-    const v = g.op('Transpose', [proj('value')], { perm: [0, 2, 1, 3] });
-    const scores = g.op('Div', [g.op('MatMul', [q, kT]), g.constFloat([Math.sqrt(headDim)], [], 'sqrt_hd')]);
-    const weights = g.op('Softmax', [scores], { axis: -1 });
-    const mixed = g.op('Transpose', [g.op('MatMul', [weights, v])], { perm: [0, 2, 1, 3] });
-    return net.linear(g.op('Reshape', [mixed, g.constInt64([1, -1, d], [3], 'merge_shape')]), `${name}.proj`, d, d);
-  }
   const qkv = net.linear(x, `${name}.qkv`, d, 3 * d);
   const split = g.op('Transpose', [g.op('Reshape', [qkv, g.constInt64([1, -1, 3, heads, headDim], [5], 'qkv_shape')])], {
     perm: [2, 0, 3, 1, 4],
