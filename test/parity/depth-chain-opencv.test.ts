@@ -56,7 +56,7 @@ test('decode -> network -> upsample agrees with the official OpenCV/numpy chain 
   try {
     const session = await backend.open(models.passthroughHf, { device: 'cpu' });
     const contract = detectDepthContract(session);
-    const ours = [];
+    const ours: Awaited<ReturnType<typeof runDepthModel>>[] = [];
     for (const [name, image, netW, netH] of images) {
       const result = await runDepthModel(session, contract, { image, intrinsics: undefined, preprocess: undefined, processSizePx: undefined, output: { kind: 'disparity' } });
       assert.deepEqual(result.network, { width: netW, height: netH }, name);

@@ -1,0 +1,47 @@
+/**
+ * AnyView's public library surface. Everything a caller needs is exported here, grouped by pipeline stage;
+ * anything not exported here is internal.
+ */
+
+// Core types, errors and the run context
+export * from './core/index.ts';
+
+// I/O: decoding, input discovery, output formats, safe writes
+export { decodeImage, readImageHeader, DEFAULT_MAX_PIXELS, SUPPORTED_IMAGE_FORMATS, type ImageSource } from './io/decode-image.ts';
+export { expandImageInputs, classifyInput, type InputKind } from './io/inputs.ts';
+export { sniffFile, sniffBytes, type MediaKind } from './io/sniff.ts';
+export { OUTPUT_FORMATS, getOutputFormat, type EncodedFile, type OutputFormatId } from './io/formats/index.ts';
+export { encodeDepthPng16, decodeDepthPng16, type DepthPng16Mapping } from './io/formats/depth-png16.ts';
+export { encodeNpy, decodeNpy, decodeNpyDepth } from './io/formats/npy.ts';
+export { colorizeDepth, type DepthColorOptions } from './io/formats/depth-color.ts';
+export { encodePly, decodePly } from './io/formats/ply.ts';
+export { readMetricDepthFile, type MetricDepthFile } from './io/read-metric-depth.ts';
+export { writeFileAtomic, ensureWritableDir } from './io/atomic-write.ts';
+
+// Models: registry, resolution, runtime
+export type { InferenceBackend, ModelSession, SessionOptions, Tensor, TensorInfo } from './models/backend.ts';
+export type { DepthModelSpec, ModelSpec, ModelVariant, LicenseInfo, ImagePreprocessSpec, DepthOutputSpec } from './models/model-spec.ts';
+export { listModels, getModelSpec, findModelSpec, assertLicenseAccepted } from './models/registry.ts';
+export { resolveModel, defaultCacheDir, type ResolvedModel, type ResolveOptions } from './models/resolve.ts';
+export { createOnnxRuntimeNodeBackend } from './models/onnxruntime-node.ts';
+export { detectDepthContract, type DepthContract } from './models/contract.ts';
+export { runDepthModel, chooseNetworkSize } from './models/depth-adapter.ts';
+export { networkInputSize } from './models/size-rule.ts';
+
+// Geometry
+export { unprojectDepth, pointMapToCloud, projectPoint, scaleIntrinsics } from './geometry/unproject.ts';
+export { disparityToDepth, depthToDisparity } from './geometry/depth-convert.ts';
+export {
+  fitScaleShift, fitScale, fitScaleShiftRansac, fitScaleRansac, alignDisparityToDepth, alignDepthToDepth,
+  type ScaleShift, type RansacScaleShift, type AlignedDepth,
+} from './geometry/align-scale-shift.ts';
+
+// Evaluation
+export { computeDepthMetrics, meanDepthMetrics, DEPTH_METRIC_NAMES, type DepthMetrics } from './eval/depth-metrics.ts';
+export { DEPTH_DATASETS, getDepthDataset, type DepthDataset } from './eval/datasets/index.ts';
+
+// Pipelines
+export { createDepthEstimator, type DepthEstimator, type DepthEstimate } from './pipeline/depth-estimator.ts';
+export { runDepthJob, type DepthJobSummary } from './pipeline/depth-job.ts';
+export { DEFAULT_DEPTH_JOB_OPTIONS, DEPTH_OUTPUT_FORMATS, type DepthJobOptions } from './pipeline/depth-options.ts';
+export { evaluateDepth, type DepthEvalResult, type EvalAlignment } from './pipeline/eval-depth.ts';
