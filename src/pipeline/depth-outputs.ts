@@ -96,40 +96,40 @@ export async function writeDepthOutputs(
   const depth: Depth = aligned?.depth ?? estimate.depth;
   const camera = intrinsicsFor(image, options.camera);
 
-  const encoded: { format: DepthOutputFormat; file: string; bytes: Uint8Array }[] = [];
   const sidecarExtras: Record<string, unknown> = {};
-  for (const format of options.output.formats) {
-    const file = `${stem}${OUTPUT_SUFFIX[format]}`;
-    let result: EncodedFile;
+  /** Encodes one format; its synchronous part runs at once, PNG compression runs on libuv's pool. */
+  const encodeOne = async (format: DepthOutputFormat): Promise<EncodedFile> => {
     switch (format) {
       case 'png16': {
-        result = await depthPng16Format.encode(depth);
+        const result = await depthPng16Format.encode(depth);
         sidecarExtras['png16'] = result.sidecar;
-        break;
+        return result;
       }
       case 'npy':
-        result = await npyFormat.encode(depth);
-        break;
+        return npyFormat.encode(depth);
       case 'color': {
         const colorized = colorizeDepth(depth, { colormap: options.output.colormap });
-        result = { bytes: await encodeRgbPng(colorized.image) };
         sidecarExtras['color'] = { colormap: colorized.colormap, low: colorized.low, high: colorized.high, nearIsHighEnd: true };
-        break;
+        return { bytes: await encodeRgbPng(colorized.image) };
       }
       case 'ply': {
         if (depth.kind === 'disparity') throw new ModelError('internal: ply from disparity should have been refused earlier.');
         const points = unprojectDepth(depth as MetricDepthMap | RelativeDepthMap, camera.intrinsics);
         const cloud = pointMapToCloud(points, image, { maxPoints: options.output.maxPlyPoints });
-        result = await plyFormat.encode(cloud, { comments: [`anyview depth ${estimator.modelId}`, `units ${depth.kind === 'metricDepth' ? 'metres' : 'relative'}`] });
         sidecarExtras['ply'] = { numPoints: cloud.numPoints, frame: 'camera', axes: 'OpenCV (x right, y down, z forward)', units: depth.kind === 'metricDepth' ? 'm' : 'relative' };
-        break;
+        return plyFormat.encode(cloud, { comments: [`anyview depth ${estimator.modelId}`, `units ${depth.kind === 'metricDepth' ? 'metres' : 'relative'}`] });
       }
     }
+  };
+  const files = options.output.formats.map((format) => ({ format, file: `${stem}${OUTPUT_SUFFIX[format]}` }));
+  for (const { file } of files) {
     if (path.resolve(file) === path.resolve(input)) {
       throw new OutputError(`output ${file} would overwrite the input; choose another --out folder.`, { file: input });
     }
-    encoded.push({ format, file, bytes: result.bytes });
   }
+  // All formats are encoded in memory (concurrently) before anything is written.
+  const results = await Promise.all(files.map(({ format }) => encodeOne(format)));
+  const encoded = files.map((f, i) => ({ ...f, bytes: results[i]!.bytes }));
 
   const sidecar = `${stem}${SIDECAR_SUFFIX}`;
   const record = {
@@ -152,11 +152,8 @@ export async function writeDepthOutputs(
     ...sidecarExtras,
   };
 
-  const written: string[] = [];
-  for (const e of encoded) {
-    await writeFileAtomic(e.file, e.bytes);
-    written.push(e.file);
-  }
+  await Promise.all(encoded.map((e) => writeFileAtomic(e.file, e.bytes)));
+  const written = encoded.map((e) => e.file);
   await writeFileAtomic(sidecar, `${JSON.stringify(record, null, 2)}\n`);
   return { kind: depth.kind, files: written, sidecar };
 }

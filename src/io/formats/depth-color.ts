@@ -2,7 +2,8 @@
  * depth-color: a depth map as an 8-bit RGB PNG through a colormap, for looking at, not for reading back.
  *
  * Normalisation: the valid (finite) values are mapped linearly from [low, high] to [0, 1] and clamped, where
- * low/high are the 2nd and 98th percentiles of the valid values by default (numpy's 'linear' percentile),
+ * low/high are the 2nd and 98th percentiles of the valid values by default (numpy's 'linear' percentile; over
+ * PERCENTILE_SAMPLE_LIMIT pixels, of an evenly strided subsample, since the colours are for display only),
  * or a fixed `range` (use one range for every frame of a video so colours do not flicker).
  *
  * Direction: near is always the colormap's high end (bright yellow/white for inferno, red for turbo), far its
@@ -92,11 +93,11 @@ export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): Co
     const span = high - low;
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      if (!Number.isFinite(v)) continue; // stays black
+      if (!(v - v === 0)) continue; // NaN or infinite: stays black
       let t = span > 0 ? (v - low) / span : 0.5;
       t = t < 0 ? 0 : t > 1 ? 1 : t;
       if (inverted) t = 1 - t;
-      const k = Math.round(t * 255) * 3;
+      const k = ((t * 255 + 0.5) | 0) * 3; // Math.round for t >= 0, without the call
       rgb[i * 3] = lut[k]!;
       rgb[i * 3 + 1] = lut[k + 1]!;
       rgb[i * 3 + 2] = lut[k + 2]!;
@@ -106,13 +107,18 @@ export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): Co
   return { image, colormap, low, high, inverted };
 }
 
-/** The finite values of `data`, unsorted. */
-function validValues(data: Float32Array): Float64Array {
+/** Above this many pixels, display percentiles come from an evenly strided subsample (a few ms, not tens). */
+export const PERCENTILE_SAMPLE_LIMIT = 1 << 18;
+
+/** The finite values of `data` (every `stride`-th pixel), unsorted. */
+function validValues(data: Float32Array): Float32Array {
+  const stride = Math.max(1, Math.ceil(data.length / PERCENTILE_SAMPLE_LIMIT));
   let count = 0;
-  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) count++;
-  const valid = new Float64Array(count);
+  for (let i = 0; i < data.length; i += stride) if (Number.isFinite(data[i]!)) count++;
+  // Float32 holds the values exactly and halves the memory traffic of the selection.
+  const valid = new Float32Array(count);
   let j = 0;
-  for (let i = 0; i < data.length; i++) {
+  for (let i = 0; i < data.length; i += stride) {
     const v = data[i]!;
     if (Number.isFinite(v)) valid[j++] = v;
   }
@@ -120,7 +126,7 @@ function validValues(data: Float32Array): Float64Array {
 }
 
 /** Moves the k-th smallest value to index k, smaller ones before it and larger after (Hoare's quickselect). */
-function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): number {
+function selectInPlace(a: Float64Array | Float32Array, k: number, lo = 0, hi = a.length - 1): number {
   while (hi > lo) {
     const pivot = a[(lo + hi) >> 1]!;
     let i = lo, j = hi;
@@ -144,7 +150,7 @@ function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): n
  * O(n log n): a 1280x720 map takes milliseconds). Same order statistics, so the same results as
  * percentileOfSorted on the sorted values. Reorders `values`.
  */
-export function percentilesOf(values: Float64Array, ps: readonly number[]): number[] {
+export function percentilesOf(values: Float64Array | Float32Array, ps: readonly number[]): number[] {
   const n = values.length;
   return ps.map((p) => {
     if (n === 0) return NaN;
