@@ -26,10 +26,10 @@ const flag = (name: string, fallback: number) => {
 const runs = flag('--runs', 5);
 const folderImages = flag('--folder-images', 8);
 
-interface WorkerResult { mode: string; medianMs: number; maxRssMB: number; timesMs: number[]; stagesMs?: Record<string, number>; network?: { width: number; height: number }; msPerImage?: number; inferenceMedianMs?: number }
+interface WorkerResult { mode: string; medianMs: number; maxRssMB: number; timesMs: number[]; stagesMs?: Record<string, number>; network?: { width: number; height: number } }
 
-function runWorker(mode: string, model: string, input: string, n: number): WorkerResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'depth-bench-worker.ts'), mode, model, input, String(n)], { encoding: 'utf8', cwd: repo });
+function runWorker(mode: string, model: string, input: string, n: number, extra: string[] = []): WorkerResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'depth-bench-worker.ts'), mode, model, input, String(n), ...extra], { encoding: 'utf8', cwd: repo, maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerResult;
 }
@@ -53,31 +53,30 @@ for (let i = 0; i < folderImages; i++) {
 }
 
 const rows: Record<string, unknown>[] = [];
-console.log(`model: ${model.onnxPath} (${(model.moduleParameters / 1e6).toFixed(2)}M parameters), ${runs} warm runs per path\n`);
+console.log(`model: ${model.onnxPath} (${(model.moduleParameters / 1e6).toFixed(2)}M parameters), ${runs} warm runs per path, interleaved\n`);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 for (const [label, image] of [['1280x720 JPEG', hd], ['640x480 JPEG', vga]] as const) {
-  const raw = runWorker('raw', model.onnxPath, image, runs);
-  const ours = runWorker('ours', model.onnxPath, image, runs);
-  const tjs = runWorker('tjs', model.hfDir, image, runs);
-  const outside = ours.medianMs - raw.medianMs;
+  const t = runWorker('interleaved', model.onnxPath, image, runs, [model.hfDir]) as WorkerResult & { medians: Record<string, number> };
+  const rss = { raw: runWorker('raw', model.onnxPath, image, 2).maxRssMB, ours: runWorker('ours', model.onnxPath, image, 2).maxRssMB, tjs: runWorker('tjs', model.hfDir, image, 2).maxRssMB };
+  const m = t.medians as { raw: number; ours: number; tjs: number };
+  const st = t.stagesMs!;
+  const outside = st['decode']! + st['preprocess']! + st['postprocess']! + st['write']!;
   const row = {
-    image: label,
-    network: `${raw.network!.height}x${raw.network!.width}`,
-    rawMs: raw.medianMs, oursMs: ours.medianMs, tjsMs: tjs.medianMs,
-    oursOverRaw: ours.medianMs / raw.medianMs, tjsOverRaw: tjs.medianMs / raw.medianMs, oursOverTjs: ours.medianMs / tjs.medianMs,
-    outsideNetworkMs: outside, outsideShare: outside / ours.medianMs,
-    stagesMs: ours.stagesMs,
-    rssMB: { raw: raw.maxRssMB, ours: ours.maxRssMB, tjs: tjs.maxRssMB },
+    image: label, network: `${t.network!.height}x${t.network!.width}`,
+    rawMs: m.raw, oursMs: m.ours, tjsMs: m.tjs,
+    oursOverRaw: m.ours / m.raw, tjsOverRaw: m.tjs / m.raw, oursOverTjs: m.ours / m.tjs,
+    stagesMs: st, outsideNetworkMs: outside, outsideShare: outside / (outside + st['inference']!),
+    rssMB: rss,
   };
   rows.push(row);
-  console.log(`${label} (network ${row.network}): raw ${raw.medianMs.toFixed(0)} ms | ours end-to-end ${ours.medianMs.toFixed(0)} ms (${row.oursOverRaw.toFixed(3)}x raw) | Transformers.js ${tjs.medianMs.toFixed(0)} ms (${row.tjsOverRaw.toFixed(3)}x raw)`);
-  console.log(`  outside the network: ${outside.toFixed(0)} ms = ${(100 * row.outsideShare).toFixed(1)}% of ours; stages ${Object.entries(ours.stagesMs ?? {}).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-  console.log(`  peak RSS MB: raw ${raw.maxRssMB.toFixed(0)}, ours ${ours.maxRssMB.toFixed(0)}, Transformers.js ${tjs.maxRssMB.toFixed(0)}`);
+  console.log(`${label} (network ${row.network}): raw session.run ${m.raw.toFixed(0)} ms | ours image-to-files ${m.ours.toFixed(0)} ms (${row.oursOverRaw.toFixed(3)}x raw) | Transformers.js ${m.tjs.toFixed(0)} ms (${row.tjsOverRaw.toFixed(3)}x raw); ours/T.js ${row.oursOverTjs.toFixed(3)}`);
+  console.log(`  outside the network (ours, stage medians): ${outside.toFixed(0)} ms = ${pct(row.outsideShare)}: ${Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  console.log(`  peak RSS MB (each path alone): raw ${rss.raw.toFixed(0)}, ours ${rss.ours.toFixed(0)}, Transformers.js ${rss.tjs.toFixed(0)}`);
 }
-const rawFolder = runWorker('raw', model.onnxPath, path.join(folder, '00000.jpg'), runs);
-const folderRun = runWorker('folder', model.onnxPath, folder, 1);
-const folderRow = { images: folderImages, msPerImage: folderRun.msPerImage, rawMs: rawFolder.medianMs, ratio: folderRun.msPerImage! / rawFolder.medianMs, rssMB: folderRun.maxRssMB };
+const folderRun = runWorker('folder', model.onnxPath, folder, Math.max(1, Math.floor(runs / 2))) as WorkerResult & { msPerImage: number; rawMedianMs: number };
+const folderRow = { images: folderImages, msPerImage: folderRun.msPerImage, rawMs: folderRun.rawMedianMs, ratio: folderRun.msPerImage / folderRun.rawMedianMs, rssMB: folderRun.maxRssMB };
 rows.push({ folder: folderRow });
-console.log(`\nfolder of ${folderImages} DAVIS frames (network ${rawFolder.network!.height}x${rawFolder.network!.width}): ${folderRun.msPerImage!.toFixed(0)} ms/image vs raw session.run ${rawFolder.medianMs.toFixed(0)} ms = ${folderRow.ratio.toFixed(3)}x; peak RSS ${folderRun.maxRssMB.toFixed(0)} MB`);
+console.log(`\nfolder of ${folderImages} DAVIS frames 854x480 (network 518x924): ${folderRow.msPerImage.toFixed(0)} ms/image vs raw session.run ${folderRow.rawMs.toFixed(0)} ms = ${folderRow.ratio.toFixed(3)}x; peak RSS ${folderRow.rssMB.toFixed(0)} MB`);
 
 const resultsDir = path.join(here, 'results');
 await mkdir(resultsDir, { recursive: true });

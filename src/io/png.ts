@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { InputError } from '../core/errors.ts';
 
 export interface PngEncodeOptions {
-  /** zlib level 0-9; 1 is fast and still compresses depth maps well. */
+  /** zlib level 0-9. Default 2 with PNG row filters: on smooth depth maps 3x smaller than unfiltered level 1 for ~1.5x the time (measured on 1936x1216: 78 vs 50 ms). */
   readonly compressionLevel?: number;
   /** Latin-1 tEXt chunks (keyword -> text). */
   readonly text?: Readonly<Record<string, string>>;
@@ -39,7 +39,7 @@ export async function encodePng(
   const sixteen = data instanceof Uint16Array;
   let pipeline = sharp(data, { raw: { width, height, channels } });
   if (sixteen) pipeline = pipeline.toColourspace(channels === 1 ? 'grey16' : 'rgb16');
-  const png = await pipeline.png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: false }).toBuffer();
+  const png = await pipeline.png({ compressionLevel: options.compressionLevel ?? 2, adaptiveFiltering: true }).toBuffer();
   const text = Object.entries(options.text ?? {});
   if (text.length === 0) return png;
   return Buffer.concat([png.subarray(0, IHDR_END), ...text.map(([k, v]) => textChunk(k, v)), png.subarray(IHDR_END)]);
