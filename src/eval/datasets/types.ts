@@ -4,7 +4,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { decode as decodePng } from 'fast-png';
+import { decodeNpy } from '../../io/formats/npy.ts';
+import { readMetricDepthFile } from '../../io/read-metric-depth.ts';
 import { type Intrinsics, createIntrinsics } from '../../core/camera.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import type { Image } from '../../core/image.ts';
@@ -57,59 +58,10 @@ export async function readRgbImage(filePath: string): Promise<Image<Uint8Array>>
   return decodeImage({ path: filePath });
 }
 
-/**
- * Reads a single-channel 16-bit PNG depth map and converts it to metres: value / unitsPerMeter, stored 0 -> NaN.
- * Decoded with fast-png (exact 16-bit values; sharp would convert greyscale to 3-channel sRGB).
- */
-export async function readDepthPng16(filePath: string, unitsPerMeter: number): Promise<{ width: number; height: number; depthMeters: Float32Array }> {
-  const bytes = await readFile(filePath);
-  let png: ReturnType<typeof decodePng>;
-  try {
-    png = decodePng(bytes);
-  } catch (error) {
-    throw new FormatError(`cannot decode the depth PNG: ${(error as Error).message}`, { file: filePath, cause: error });
-  }
-  if (png.depth !== 16 || png.channels !== 1) {
-    throw new FormatError(`depth PNG must be 16-bit single-channel, got ${png.depth}-bit with ${png.channels} channel(s).`, { file: filePath });
-  }
-  const raw = png.data;
-  const depthMeters = new Float32Array(png.width * png.height);
-  for (let i = 0; i < depthMeters.length; i++) {
-    const v = raw[i]!;
-    depthMeters[i] = v === 0 ? Number.NaN : v / unitsPerMeter;
-  }
-  return { width: png.width, height: png.height, depthMeters };
-}
-
-/** Reads a .npy file holding a little-endian float32/float64 C-order array; returns the values and shape. */
+/** Reads a .npy float array (any float/int dtype numpy writes); returns the values as float64 and the shape. */
 export async function readNpyFloat(filePath: string): Promise<{ shape: number[]; data: Float64Array }> {
-  const bytes = await readFile(filePath);
-  const magic = bytes.subarray(0, 6).toString('latin1');
-  if (magic !== '\x93NUMPY') throw new FormatError('not a .npy file (bad magic).', { file: filePath, byteOffset: 0 });
-  const major = bytes[6];
-  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-  const headerStart = major === 1 ? 10 : 12;
-  const header = bytes.subarray(headerStart, headerStart + headerLength).toString('latin1');
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new FormatError(`cannot parse the .npy header "${header.trim()}".`, { file: filePath, byteOffset: headerStart });
-  }
-  if (fortran === 'True') throw new FormatError('Fortran-order .npy arrays are not supported.', { file: filePath });
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const offset = headerStart + headerLength;
-  const itemSize = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
-  if (itemSize === 0) throw new FormatError(`.npy dtype ${descr} is not supported (need <f4 or <f8).`, { file: filePath });
-  if (bytes.length < offset + count * itemSize) {
-    throw new FormatError(`.npy file is truncated: need ${count * itemSize} data bytes.`, { file: filePath, byteOffset: offset });
-  }
-  const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    data[i] = itemSize === 4 ? bytes.readFloatLE(offset + i * 4) : bytes.readDoubleLE(offset + i * 8);
-  }
-  return { shape, data };
+  const array = decodeNpy(await readFile(filePath), filePath);
+  return { shape: [...array.shape], data: Float64Array.from(array.data as ArrayLike<number>) };
 }
 
 /** Intrinsics from (fx, fy, cx, cy) for an image size. */
@@ -227,7 +179,7 @@ export async function listMetric3dFolder(dataset: string, folder: string, idPref
 
 /** Checks that RGB and depth sizes agree and returns the loaded sample. */
 export async function loadRgbAndDepth(sample: DatasetSample): Promise<LoadedSample> {
-  const [image, depth] = await Promise.all([readRgbImage(sample.rgbPath), readDepthPng16(sample.depthPath, sample.depthUnitsPerMeter)]);
+  const [image, depth] = await Promise.all([readRgbImage(sample.rgbPath), readMetricDepthFile(sample.depthPath, sample.depthUnitsPerMeter)]);
   if (image.width !== depth.width || image.height !== depth.height) {
     throw new FormatError(`RGB ${sample.rgbPath} is ${image.width}x${image.height} but depth is ${depth.width}x${depth.height}.`, { file: sample.depthPath });
   }
