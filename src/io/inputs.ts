@@ -48,7 +48,7 @@ export async function expandImageInputs(args: readonly string[]): Promise<string
       }
       files.push(...inFolder);
     } else if (isDynamicPattern(arg)) {
-      const matches = (await glob(arg, { onlyFiles: true, absolute: false, expandDirectories: false }))
+      const matches = (await glob(arg, { onlyFiles: true, absolute: path.isAbsolute(arg), expandDirectories: false }))
         .filter(hasImageExtension)
         .sort(naturalOrder.compare);
       if (matches.length === 0) throw new InputError(`Glob "${arg}" matched no image files.`);
@@ -57,7 +57,14 @@ export async function expandImageInputs(args: readonly string[]): Promise<string
       throw new InputError('No such file or folder.', { file: arg });
     }
   }
-  return [...new Set(files.map((f) => path.resolve(f)))].map((abs) => path.relative(process.cwd(), abs) || abs);
+  // De-duplicate by absolute path, but keep each file spelled as the user's argument spelled it.
+  const seen = new Set<string>();
+  return files.filter((f) => {
+    const abs = path.resolve(f);
+    if (seen.has(abs)) return false;
+    seen.add(abs);
+    return true;
+  });
 }
 
 export type InputKind = 'image' | 'imageFolder' | 'video';
