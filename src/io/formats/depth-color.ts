@@ -173,7 +173,8 @@ export function percentilesOf(values: Float64Array | Float32Array, ps: readonly 
 /** Encodes an 8-bit RGB image as PNG bytes. */
 export async function encodeRgbPng(image: Image<Uint8Array>): Promise<Uint8Array> {
   if (image.channels !== 3) throw new InputError(`encodeRgbPng needs a 3-channel image, got ${image.channels}.`);
-  return encodePng(image.data, image.width, image.height, 3);
+  // Display only: fast zlib without row filters (a colour map is read by eye, not by a program).
+  return encodePng(image.data, image.width, image.height, 3, { compressionLevel: 1, filtered: false });
 }
 
 export const depthColorFormat: DepthOutputFormat<'depth-color', DepthColorOptions> = Object.freeze({
