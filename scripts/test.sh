@@ -26,5 +26,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+npx tsc -p tsconfig.json --noEmit
 npm run --silent test:fixtures
 npm test
