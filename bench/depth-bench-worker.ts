@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decodeImage } from '../src/io/decode-image.ts';
+import { createDepth } from '../src/core/depth.ts';
 import { listImagesInFolder } from '../src/io/inputs.ts';
 import { createOnnxRuntimeNodeBackend } from '../src/models/onnxruntime-node.ts';
 import { createDepthEstimator } from '../src/pipeline/depth-estimator.ts';
@@ -116,6 +117,23 @@ async function main(): Promise<Record<string, unknown>> {
     const stagesMs = Object.fromEntries(Object.entries(runners['ours']!.stages!).map(([k, v]) => [k, median(v.slice(1))]));
     for (const runner of Object.values(runners)) await runner.dispose();
     return { network: raw.network, medians: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])), times, stagesMs, timesMs: times['ours'] };
+  }
+  if (mode === 'write-smooth') {
+    // The write stage on a smooth, real-model-like disparity map (planes, a slow ripple, one step edge)
+    // instead of the random graph's noise-like output, which is zlib's worst case.
+    const image = await decodeImage({ path: input });
+    const { width, height } = image;
+    const data = new Float32Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) data[y * width + x] = 0.5 + y / height + 0.1 * Math.sin(x / 40) + (x > width / 2 && y > height / 2 ? 0.8 : 0);
+    }
+    const estimate = { depth: createDepth({ kind: 'disparity', width, height, data }), network: { width: 924, height: 518 }, timingsMs: { preprocess: 0, inference: 0, postprocess: 0 } };
+    const outDir = await mkdtemp(path.join(os.tmpdir(), 'anyview-bench-write-'));
+    const options = jobOptions(modelArg, outDir);
+    const estimator = { modelId: 'smooth', modelPath: modelArg, spec: undefined, outputKind: 'disparity' as const, license: undefined, device: 'cpu', staticInput: undefined, estimate: async () => estimate };
+    const timesMs = await timeRuns(async () => { await writeDepthOutputs(path.join(outDir, 'smooth'), input, image, estimate, estimator, options, undefined); });
+    await rm(outDir, { recursive: true, force: true });
+    return { timesMs };
   }
   if (mode === 'raw' || mode === 'ours' || mode === 'tjs') {
     // One path alone, for its peak RSS.
