@@ -8,7 +8,7 @@ import path from 'node:path';
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { FormatError } from '../../core/errors.ts';
 import { createDepth, type Depth } from '../../core/depth.ts';
-import { decodeDepthPng16, depthPng16Format, encodeDepthPng16, DEPTH_PNG16_TEXT_KEY } from './depth-png16.ts';
+import { decodeDepthPng16, depthPng16Format, encodeDepthPng16, DEPTH_PNG16_TEXT_KEY, isSmooth } from './depth-png16.ts';
 import { sidecarPath } from './index.ts';
 import { writeEncodedFile } from '../index.ts';
 import { DEBIAN_PYTHON, SHARED_DATA_DIR } from '../../../test/helpers/paths.ts';
@@ -138,4 +138,20 @@ test('descriptor and sidecar path', async () => {
   assert.equal((encoded.sidecar as { encoding: string }).encoding, 'linear-uint16');
   assert.equal(sidecarPath('/out/a.b/img_depth16.png'), '/out/a.b/img_depth16.json');
   assert.equal(sidecarPath('/out/a.b/noext'), '/out/a.b/noext.json');
+});
+
+test('row filters are used for smooth maps and skipped for noise; both decode exactly', async () => {
+  const width = 200, height = 64;
+  const smooth = new Float32Array(width * height).map((_, i) => 1 + (i % width) / width + Math.floor(i / width) / height);
+  let seed = 3;
+  const noise = new Float32Array(width * height).map(() => ((seed = (seed * 16807) % 2147483647) / 2147483647));
+  for (const [name, data, expectSmooth] of [['smooth', smooth, true], ['noise', noise, false]] as const) {
+    const depth = createDepth({ kind: 'disparity', width, height, data });
+    const { bytes, mapping } = await encodeDepthPng16(depth);
+    const codes = decodePng(bytes).data as Uint16Array;
+    assert.equal(isSmooth(codes, width, height), expectSmooth, name);
+    const back = decodeDepthPng16(bytes, mapping);
+    const step = (mapping.maxValue! - mapping.minValue!) / 65534;
+    for (let i = 0; i < data.length; i++) assert.ok(Math.abs(back.data[i]! - data[i]!) <= step / 2 + 1e-6, `${name} ${i}`);
+  }
 });

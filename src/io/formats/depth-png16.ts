@@ -69,8 +69,30 @@ export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Arra
     height,
     formula: FORMULA,
   };
-  const bytes = await encodePng(codes, width, height, 1, { text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) } });
+  const bytes = await encodePng(codes, width, height, 1, {
+    filtered: isSmooth(codes, width, height),
+    text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) },
+  });
   return { bytes, mapping };
+}
+
+/**
+ * Whether PNG row filters will pay: true when most horizontal neighbours differ by less than 1/256 of the
+ * code range (a real depth map: planes and edges). Filtering a noise-like map (e.g. a random-weight
+ * network's output) gains almost nothing and costs ~2x the encode time. Checks every 8th row.
+ */
+export function isSmooth(codes: Uint16Array, width: number, height: number): boolean {
+  let small = 0;
+  let total = 0;
+  for (let y = 0; y < height; y += 8) {
+    const row = y * width;
+    for (let x = 1; x < width; x++) {
+      const d = codes[row + x]! - codes[row + x - 1]!;
+      if (d < 256 && d > -256) small++;
+    }
+    total += width - 1;
+  }
+  return total === 0 || small >= 0.75 * total;
 }
 
 /**
