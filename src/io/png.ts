@@ -1,8 +1,10 @@
 /**
- * PNG encoding through sharp (libvips + zlib-ng, off the main thread), so writing outputs overlaps inference
- * instead of blocking it. tEXt chunks, which sharp cannot write, are spliced in after IHDR.
+ * PNG encoding off the main thread, so writing outputs overlaps inference instead of blocking it:
+ * 8-bit images through sharp (libvips + zlib-ng; tEXt chunks, which sharp cannot write, are spliced in after
+ * IHDR), and 16-bit depth maps through a small writer with a fixed Sub filter (see encodeGrey16Png).
  */
-import { crc32 } from 'node:zlib';
+import { crc32, deflate } from 'node:zlib';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { InputError } from '../core/errors.ts';
 
@@ -49,4 +51,64 @@ export async function encodePng(
   const text = Object.entries(options.text ?? {});
   if (text.length === 0) return png;
   return Buffer.concat([png.subarray(0, IHDR_END), ...text.map(([k, v]) => textChunk(k, v)), png.subarray(IHDR_END)]);
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const out = Buffer.alloc(4 + body.length + 4);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), 4 + body.length);
+  return out;
+}
+
+const deflateAsync = promisify(deflate);
+const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+
+/**
+ * 16-bit greyscale PNG with the Sub filter on every row, deflated on libuv's pool. For depth maps this beats
+ * sharp's adaptive filtering on both counts (1280x720 smooth map: 37 ms / 0.35 MB vs 69 ms / 0.89 MB),
+ * since one fixed predictor suits them and trying all five per row is what costs. `compress: false` stores
+ * the rows (for noise-like maps, where zlib gains nothing and costs ~60 ms).
+ */
+export async function encodeGrey16Png(
+  codes: Uint16Array,
+  width: number,
+  height: number,
+  options: { readonly compress: boolean; readonly text?: Readonly<Record<string, string>> },
+): Promise<Uint8Array> {
+  if (codes.length !== width * height) {
+    throw new InputError(`PNG data length (${codes.length}) does not match width*height (${width}*${height}).`);
+  }
+  const stride = 1 + width * 2;
+  const rows = Buffer.allocUnsafe(height * stride);
+  const filter = options.compress ? 1 : 0; // 1 = Sub (bytes minus the bytes one pixel to the left), 0 = None
+  for (let y = 0; y < height; y++) {
+    let o = y * stride;
+    rows[o++] = filter;
+    let prevHi = 0;
+    let prevLo = 0;
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const v = codes[i]!;
+      const hi = v >>> 8;
+      const lo = v & 255;
+      rows[o++] = filter === 1 ? (hi - prevHi) & 255 : hi;
+      rows[o++] = filter === 1 ? (lo - prevLo) & 255 : lo;
+      prevHi = hi;
+      prevLo = lo;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 16; // bit depth
+  ihdr[9] = 0; // greyscale
+  const idat = await deflateAsync(rows, { level: options.compress ? 1 : 0 });
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    chunk('IHDR', ihdr),
+    ...Object.entries(options.text ?? {}).map(([k, v]) => textChunk(k, v)),
+    chunk('IDAT', idat),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }

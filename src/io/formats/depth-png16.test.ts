@@ -140,7 +140,7 @@ test('descriptor and sidecar path', async () => {
   assert.equal(sidecarPath('/out/a.b/noext'), '/out/a.b/noext.json');
 });
 
-test('row filters are used for smooth maps and skipped for noise; both decode exactly', async () => {
+test('smooth maps are compressed, noise is stored; both decode exactly', async () => {
   const width = 200, height = 64;
   const smooth = new Float32Array(width * height).map((_, i) => 1 + (i % width) / width + Math.floor(i / width) / height);
   let seed = 3;

@@ -9,7 +9,7 @@
  * The values keep the depth's own units and meaning (`kind`): metres for metricDepth, unitless otherwise.
  */
 import { decode as decodePng } from 'fast-png';
-import { encodePng } from '../png.ts';
+import { encodeGrey16Png } from '../png.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createDepth, type Depth, type DepthKind } from '../../core/depth.ts';
 import type { DepthOutputFormat } from './index.ts';
@@ -69,17 +69,17 @@ export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Arra
     height,
     formula: FORMULA,
   };
-  const bytes = await encodePng(codes, width, height, 1, {
-    filtered: isSmooth(codes, width, height),
+  const bytes = await encodeGrey16Png(codes, width, height, {
+    compress: isSmooth(codes, width, height),
     text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) },
   });
   return { bytes, mapping };
 }
 
 /**
- * Whether PNG row filters will pay: true when most horizontal neighbours differ by less than 1/256 of the
- * code range (a real depth map: planes and edges). Filtering a noise-like map (e.g. a random-weight
- * network's output) gains almost nothing and costs ~2x the encode time. Checks every 8th row.
+ * Whether compressing will pay: true when most horizontal neighbours differ by less than 1/256 of the code
+ * range (a real depth map: planes and edges; the Sub filter turns it into small residuals). A noise-like map
+ * (e.g. a random-weight network's output) does not compress at all, so it is stored. Checks every 8th row.
  */
 export function isSmooth(codes: Uint16Array, width: number, height: number): boolean {
   let small = 0;
