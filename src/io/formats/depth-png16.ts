@@ -36,26 +36,33 @@ export interface DepthPng16Mapping {
 
 const FORMULA = 'value = minValue + (code - 1) / 65534 * (maxValue - minValue); code 0 = invalid';
 
-export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Array; mapping: DepthPng16Mapping }> {
-  const { data, width, height } = depth;
+/** Linear 16-bit codes of a map (see the module comment), with the range used. Kept synchronous and tight: it is on every image's path. */
+export function quantizeToUint16(data: Float32Array): { codes: Uint16Array; min: number; max: number } {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
-    if (Number.isFinite(v)) {
+    if (v - v === 0) { // finite
       if (v < min) min = v;
       if (v > max) max = v;
     }
   }
-  const anyValid = min <= max;
   const codes = new Uint16Array(data.length);
-  if (anyValid) {
+  if (min <= max) {
     const scale = max > min ? STEPS / (max - min) : 0;
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      codes[i] = Number.isFinite(v) ? 1 + Math.round((v - min) * scale) : 0;
+      // (x + 0.5) | 0 is Math.round for the non-negative x here.
+      codes[i] = v - v === 0 ? 1 + (((v - min) * scale + 0.5) | 0) : 0;
     }
   }
+  return { codes, min, max };
+}
+
+export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Array; mapping: DepthPng16Mapping }> {
+  const { data, width, height } = depth;
+  const { codes, min, max } = quantizeToUint16(data);
+  const anyValid = min <= max;
   const mapping: DepthPng16Mapping = {
     format: 'anyview-depth-png16',
     version: 1,
