@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode } from 'fast-png';
 import sharp from 'sharp';
-import { encodeGrey16Png, encodePng } from './png.ts';
+import { encodeGrey16Png, encodePng, looksCompressible } from './png.ts';
 
 test('16-bit greyscale round-trips exactly and carries tEXt chunks that another decoder reads', async () => {
   const width = 37, height = 11;
@@ -24,11 +24,11 @@ test('8-bit RGB round-trips exactly; bad sizes are refused', async () => {
   await assert.rejects(encodePng(rgb, 5, 5, 3), /does not match/);
 });
 
-test('the 16-bit Sub-filtered writer round-trips exactly through two independent decoders, stored or compressed', async () => {
+test('16-bit PNGs, Sub-filtered (ours) or stored (sharp), round-trip exactly through two independent decoders', async () => {
   const width = 123, height = 45;
   const codes = new Uint16Array(width * height).map((_, i) => (1000 + 37 * (i % width) + 11 * Math.floor(i / width) + (i % 7 === 0 ? 40000 : 0)) & 0xffff);
-  const stored = await encodeGrey16Png(codes, width, height, { compress: false, text: { k: 'v' } });
-  const compressed = await encodeGrey16Png(codes, width, height, { compress: true });
+  const stored = await encodePng(codes, width, height, 1, { compressionLevel: 0, filtered: false, text: { k: 'v' } });
+  const compressed = await encodeGrey16Png(codes, width, height, { text: { k: 'v' } });
   assert.ok(compressed.length < stored.length / 2, `${compressed.length} vs ${stored.length}`);
   for (const bytes of [stored, compressed]) {
     const png = decode(bytes);
@@ -40,4 +40,14 @@ test('the 16-bit Sub-filtered writer round-trips exactly through two independent
     for (let i = 0; i < codes.length; i += 97) assert.equal(samples[i * channels], codes[i], `sample ${i}`);
   }
   assert.equal(decode(stored).text['k'], 'v');
+  assert.equal(decode(compressed).text['k'], 'v');
+});
+
+test('looksCompressible tells a smooth colouring from noise', () => {
+  const width = 64, height = 32;
+  const smooth = new Uint8Array(width * height * 3).map((_, i) => Math.floor(i / 3) % width * 2);
+  let seed = 9;
+  const noise = new Uint8Array(width * height * 3).map(() => (seed = (seed * 16807) % 2147483647) & 255);
+  assert.equal(looksCompressible(smooth, width, height, 3, 8), true);
+  assert.equal(looksCompressible(noise, width, height, 3, 8), false);
 });

@@ -66,34 +66,33 @@ const deflateAsync = promisify(deflate);
 const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 
 /**
- * 16-bit greyscale PNG with the Sub filter on every row, deflated on libuv's pool. For depth maps this beats
- * sharp's adaptive filtering on both counts (1280x720 smooth map: 37 ms / 0.35 MB vs 69 ms / 0.89 MB),
- * since one fixed predictor suits them and trying all five per row is what costs. `compress: false` stores
- * the rows (for noise-like maps, where zlib gains nothing and costs ~60 ms).
+ * 16-bit greyscale PNG with the Sub filter on every row, deflated (level 1) on libuv's pool. For smooth depth
+ * maps this beats sharp's adaptive filtering on both counts (1280x720: 37 ms / 0.35 MB vs 69 ms / 0.89 MB),
+ * since one fixed predictor suits them and trying all five per row is what costs. Node's zlib is slow on
+ * incompressible data, so noise-like maps should go to encodePng with compressionLevel 0 instead.
  */
 export async function encodeGrey16Png(
   codes: Uint16Array,
   width: number,
   height: number,
-  options: { readonly compress: boolean; readonly text?: Readonly<Record<string, string>> },
+  options: { readonly text?: Readonly<Record<string, string>> } = {},
 ): Promise<Uint8Array> {
   if (codes.length !== width * height) {
     throw new InputError(`PNG data length (${codes.length}) does not match width*height (${width}*${height}).`);
   }
   const stride = 1 + width * 2;
   const rows = Buffer.allocUnsafe(height * stride);
-  const filter = options.compress ? 1 : 0; // 1 = Sub (bytes minus the bytes one pixel to the left), 0 = None
   for (let y = 0; y < height; y++) {
     let o = y * stride;
-    rows[o++] = filter;
+    rows[o++] = 1; // filter type Sub: each byte minus the byte one pixel (2 bytes) to the left
     let prevHi = 0;
     let prevLo = 0;
     for (let x = 0, i = y * width; x < width; x++, i++) {
       const v = codes[i]!;
       const hi = v >>> 8;
       const lo = v & 255;
-      rows[o++] = filter === 1 ? (hi - prevHi) & 255 : hi;
-      rows[o++] = filter === 1 ? (lo - prevLo) & 255 : lo;
+      rows[o++] = (hi - prevHi) & 255;
+      rows[o++] = (lo - prevLo) & 255;
       prevHi = hi;
       prevLo = lo;
     }
@@ -103,7 +102,7 @@ export async function encodeGrey16Png(
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 16; // bit depth
   ihdr[9] = 0; // greyscale
-  const idat = await deflateAsync(rows, { level: options.compress ? 1 : 0 });
+  const idat = await deflateAsync(rows, { level: 1 });
   return Buffer.concat([
     PNG_SIGNATURE,
     chunk('IHDR', ihdr),
@@ -111,4 +110,29 @@ export async function encodeGrey16Png(
     chunk('IDAT', idat),
     chunk('IEND', new Uint8Array(0)),
   ]);
+}
+
+/**
+ * Whether zlib will pay on an image: true when at least 3/4 of horizontal neighbours (first channel, every
+ * 8th row) differ by less than `smallStep`. Real depth maps and their colourings pass easily; noise-like
+ * maps (a random-weight network's output) do not compress, and compressing them costs tens of ms.
+ */
+export function looksCompressible(
+  samples: Uint8Array | Uint16Array,
+  width: number,
+  height: number,
+  channels: number,
+  smallStep: number,
+): boolean {
+  let small = 0;
+  let total = 0;
+  for (let y = 0; y < height; y += 8) {
+    const row = y * width * channels;
+    for (let x = 1; x < width; x++) {
+      const d = samples[row + x * channels]! - samples[row + (x - 1) * channels]!;
+      if (d < smallStep && d > -smallStep) small++;
+    }
+    total += width - 1;
+  }
+  return total === 0 || small >= 0.75 * total;
 }

@@ -13,7 +13,7 @@
  * Invalid pixels (NaN, +-Infinity) are black (0, 0, 0). A constant map gets the colormap's middle colour.
  * Colour code = round(255 * t'), looked up in colormaps.ts (equal to OpenCV's applyColorMap LUTs).
  */
-import { encodePng } from '../png.ts';
+import { encodePng, looksCompressible } from '../png.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Depth } from '../../core/depth.ts';
 import { createImage, type Image } from '../../core/image.ts';
@@ -173,8 +173,9 @@ export function percentilesOf(values: Float64Array | Float32Array, ps: readonly 
 /** Encodes an 8-bit RGB image as PNG bytes. */
 export async function encodeRgbPng(image: Image<Uint8Array>): Promise<Uint8Array> {
   if (image.channels !== 3) throw new InputError(`encodeRgbPng needs a 3-channel image, got ${image.channels}.`);
-  // Display only: fast zlib without row filters (a colour map is read by eye, not by a program).
-  return encodePng(image.data, image.width, image.height, 3, { compressionLevel: 1, filtered: false });
+  // Display only: fast zlib without row filters, and none at all for noise-like images, which do not compress.
+  const compressible = looksCompressible(image.data, image.width, image.height, 3, 8);
+  return encodePng(image.data, image.width, image.height, 3, { compressionLevel: compressible ? 1 : 0, filtered: false });
 }
 
 export const depthColorFormat: DepthOutputFormat<'depth-color', DepthColorOptions> = Object.freeze({

@@ -9,7 +9,7 @@
  * The values keep the depth's own units and meaning (`kind`): metres for metricDepth, unitless otherwise.
  */
 import { decode as decodePng } from 'fast-png';
-import { encodeGrey16Png } from '../png.ts';
+import { encodeGrey16Png, encodePng, looksCompressible } from '../png.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createDepth, type Depth, type DepthKind } from '../../core/depth.ts';
 import type { DepthOutputFormat } from './index.ts';
@@ -76,30 +76,17 @@ export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Arra
     height,
     formula: FORMULA,
   };
-  const bytes = await encodeGrey16Png(codes, width, height, {
-    compress: isSmooth(codes, width, height),
-    text: { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) },
-  });
+  const text = { [DEPTH_PNG16_TEXT_KEY]: JSON.stringify(mapping) };
+  // Smooth maps: fixed Sub filter + zlib. Noise-like maps do not compress, so sharp stores them (~5 ms).
+  const bytes = isSmooth(codes, width, height)
+    ? await encodeGrey16Png(codes, width, height, { text })
+    : await encodePng(codes, width, height, 1, { compressionLevel: 0, filtered: false, text });
   return { bytes, mapping };
 }
 
-/**
- * Whether compressing will pay: true when most horizontal neighbours differ by less than 1/256 of the code
- * range (a real depth map: planes and edges; the Sub filter turns it into small residuals). A noise-like map
- * (e.g. a random-weight network's output) does not compress at all, so it is stored. Checks every 8th row.
- */
+/** Whether compressing will pay: most neighbouring codes differ by less than 1/256 of the range (see looksCompressible). */
 export function isSmooth(codes: Uint16Array, width: number, height: number): boolean {
-  let small = 0;
-  let total = 0;
-  for (let y = 0; y < height; y += 8) {
-    const row = y * width;
-    for (let x = 1; x < width; x++) {
-      const d = codes[row + x]! - codes[row + x - 1]!;
-      if (d < 256 && d > -256) small++;
-    }
-    total += width - 1;
-  }
-  return total === 0 || small >= 0.75 * total;
+  return looksCompressible(codes, width, height, 1, 256);
 }
 
 /**
