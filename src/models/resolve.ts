@@ -67,6 +67,35 @@ function isFile(filePath: string): boolean {
   }
 }
 
+function isDirectory(filePath: string): boolean {
+  try {
+    return statSync(filePath).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** File names a Transformers.js / Hugging Face model folder uses for each variant (under onnx/ or at the top). */
+const FOLDER_FILE_NAMES: Readonly<Record<ModelVariant, readonly string[]>> = {
+  fp32: ['model.onnx'],
+  fp16: ['model_fp16.onnx'],
+  int8: ['model_int8.onnx', 'model_quantized.onnx'],
+  q4: ['model_q4.onnx'],
+  q4f16: ['model_q4f16.onnx'],
+};
+
+/** The ONNX file of a model folder (e.g. a downloaded onnx-community repo) for a variant. */
+export function modelFileInFolder(folder: string, variant: ModelVariant): string {
+  const tried: string[] = [];
+  for (const name of FOLDER_FILE_NAMES[variant]) {
+    for (const candidate of [path.join(folder, 'onnx', name), path.join(folder, name)]) {
+      if (isFile(candidate)) return candidate;
+      tried.push(candidate);
+    }
+  }
+  throw new InputError(`Model folder has no ${variant} ONNX file; looked for ${tried.join(', ')}. Pass the .onnx file itself, or --variant.`, { file: folder });
+}
+
 function expandHome(value: string): string {
   return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
 }
@@ -81,6 +110,9 @@ export async function resolveModel(idOrPath: string, options: ResolveOptions, co
   const asPath = path.resolve(expandHome(trimmed));
   if (isFile(asPath) && (spec === undefined || looksLikePath(trimmed))) {
     return { path: asPath, source: 'path' };
+  }
+  if (isDirectory(asPath) && (spec === undefined || looksLikePath(trimmed))) {
+    return { path: modelFileInFolder(asPath, options.variant ?? DEFAULT_VARIANT), source: 'path' };
   }
   if (spec === undefined) {
     if (looksLikePath(trimmed)) {

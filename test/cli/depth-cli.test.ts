@@ -206,3 +206,26 @@ test('auto recognises an image, a folder and a video', async () => {
   assert.equal(video.code, ERROR_TABLE.INPUT.exitCode);
   assert.match(video.stderr, /video/i);
 });
+
+test('EXIF orientation is honoured: a 640x480 JPEG tagged "rotate 90" gives a 480x640 depth map', async () => {
+  const dir = await tmp('exif');
+  const rotated = path.join(dir, 'rotated.jpg');
+  await sharp(NYU_IMAGE).withMetadata({ orientation: 6 }).jpeg().toFile(rotated);
+  const out = await tmp('exif-out');
+  const r = await runCli(['depth', rotated, '--model', models.passthroughHf, '--format', 'npy', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const npy = decodeNpy(await readFile(path.join(out, 'rotated_depth.npy')));
+  assert.deepEqual(npy.shape, [640, 480]);
+  const sidecar = JSON.parse(await readFile(path.join(out, 'rotated_depth.json'), 'utf8'));
+  assert.deepEqual(sidecar.processing, { width: 518, height: 686, staticInput: false });
+});
+
+test('--model accepts a Transformers.js-style model folder (onnx/model.onnx), and says what it looked for when empty', async () => {
+  const out = await tmp('folder-model');
+  const r = await runCli(['depth', VENUS, '--model', models.hfPassthroughDir, '--format', 'npy', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).model.path, path.join(models.hfPassthroughDir, 'onnx', 'model.onnx'));
+  const fp16 = await runCli(['depth', VENUS, '--model', models.hfPassthroughDir, '--variant', 'fp16', '--out', out]);
+  assert.equal(fp16.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(fp16.stderr, /model_fp16\.onnx/);
+});
