@@ -13,6 +13,7 @@ import { parseIntrinsics, parseList, parsePositiveInt, parsePositiveNumber } fro
 import { createProgressSink } from '../progress.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { FailedItemsError } from '../errors.ts';
+import { createCliLogger } from '../log.ts';
 
 const D = DEFAULT_DEPTH_JOB_OPTIONS;
 const VARIANTS: readonly ModelVariant[] = ['fp32', 'fp16', 'int8', 'q4', 'q4f16'];
@@ -95,9 +96,10 @@ export async function runDepthCommand(inputs: readonly string[], flags: DepthFla
   const env = readCliEnvironment();
   const options = depthOptionsFromFlags(flags, env.allowDownload);
   const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
-  const backend = createOnnxRuntimeNodeBackend();
+  const backend = createOnnxRuntimeNodeBackend({ log: createCliLogger({ debug: env.debug, quiet: true, format: flags.progressJson ? 'json' : 'text' }) });
   try {
-    const summary = await runDepthJob(inputs, options, backend, { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress });
+    const log = createCliLogger({ debug: env.debug, quiet: flags.json, format: flags.progressJson ? 'json' : 'text' });
+    const summary = await runDepthJob(inputs, options, backend, { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress, log });
     progress.stop();
     if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else printHumanSummary(summary);

@@ -11,6 +11,7 @@ import { DEFAULT_DEPTH_JOB_OPTIONS } from '../../pipeline/depth-options.ts';
 import { parsePositiveInt } from '../parse.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createProgressSink } from '../progress.ts';
+import { createCliLogger } from '../log.ts';
 
 interface EvalFlags {
   dataset: string;
@@ -62,7 +63,7 @@ export function evalCommand(): Command {
           },
           runtime: { device: 'auto', ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
           preprocess: { maxPixels: DEFAULT_DEPTH_JOB_OPTIONS.preprocess.maxPixels, ...(flags.size !== undefined ? { processSizePx: flags.size } : {}) },
-        }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress });
+        }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress, log: createCliLogger({ debug: env.debug, quiet: flags.json, format: 'text' }) });
         const result = await evaluateDepth(flags.dataset, flags.root,
           async (image, sample) => (await estimator.estimate(image, sample.intrinsics)).depth,
           { alignment: flags.alignment, ...(flags.limit !== undefined ? { limit: flags.limit } : {}) },

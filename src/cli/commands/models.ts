@@ -8,6 +8,7 @@ import { detectDepthContract } from '../../models/contract.ts';
 import type { ModelVariant } from '../../models/model-spec.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createProgressSink } from '../progress.ts';
+import { createCliLogger } from '../log.ts';
 
 const VARIANTS: readonly ModelVariant[] = ['fp32', 'fp16', 'int8', 'q4', 'q4f16'];
 
@@ -58,7 +59,7 @@ async function fetchAction(id: string, flags: { variant: ModelVariant }): Promis
   const env = readCliEnvironment();
   const progress = createProgressSink(process.stderr.isTTY ? 'bar' : 'none');
   try {
-    const resolved = await resolveModel(id, { variant: flags.variant, modelDir: env.modelDir, cacheDir: env.cacheDir, allowDownload: env.allowDownload }, { onProgress: progress.onProgress });
+    const resolved = await resolveModel(id, { variant: flags.variant, modelDir: env.modelDir, cacheDir: env.cacheDir, allowDownload: env.allowDownload }, { onProgress: progress.onProgress, log: createCliLogger({ debug: env.debug, quiet: false, format: 'text' }) });
     progress.stop();
     process.stdout.write(`${resolved.path} (${resolved.source})\n`);
   } finally {
