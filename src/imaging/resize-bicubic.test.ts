@@ -3,17 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../core/errors.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeToNchw, toFloatImage } from './normalize.ts';
 import { bicubicTaps, cubicWeights, resizeBicubic, resizeNormalizeToNchw, type HwcFloatImage } from './resize-bicubic.ts';
-
-/** Deterministic pseudo-random values in [0, 1). */
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32;
-  }
-  return out;
-}
+import { noise } from '../../test/helpers/noise.ts';
 
 function codes(n: number, seed: number): Uint8Array {
   return Uint8Array.from(noise(n, seed), (v) => Math.floor(v * 256));

@@ -14,6 +14,7 @@ import { resizeBicubic, resizeNormalizeToNchw } from '../../src/imaging/resize-b
 import { resizeBilinear } from '../../src/imaging/resize-bilinear.ts';
 import { networkInputSize } from '../../src/models/size-rule.ts';
 import { DEBIAN_PYTHON, GENERATED_DIR, REPO_ROOT, SHARED_DATA_DIR } from '../helpers/paths.ts';
+import { noise } from '../helpers/noise.ts';
 
 const DA_SPEC = { sizeRule: 'lowerBound', targetPx: 518, multipleOf: 14 } as const;
 /** The network input must match the official float64 chain to this (it is ~3e-7 in practice). */
@@ -69,16 +70,6 @@ interface Prepared {
   readonly cubic: Array<{ image: { width: number; height: number; channels: number; data: Float32Array }; outW: number; outH: number; out: string; out64: string }>;
   readonly bilinear: Array<{ map: { width: number; height: number; data: Float32Array }; outW: number; outH: number; align: boolean; out: string; cv2?: string }>;
   readonly versions: { numpy: string; cv2: string };
-}
-
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32;
-  }
-  return out;
 }
 
 /** A smooth disparity-like map with some high-frequency texture, so interpolation errors would show. */
