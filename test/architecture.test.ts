@@ -16,9 +16,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   imaging: ['core'],
   geometry: ['core'],
   models: ['core', 'imaging', 'io'],
+  sfm: ['core', 'geometry'],
   eval: ['core', 'io', 'geometry'],
-  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'eval'],
-  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'eval', 'pipeline'],
+  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'eval'],
+  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'eval', 'pipeline'],
 };
 
 test('source files import only from their own or lower layers, never from tests or tools', async () => {
