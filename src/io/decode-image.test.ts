@@ -139,6 +139,21 @@ test('8-bit greyscale, grey+alpha and palette PNGs become 3-channel RGB', async 
   assert.ok(maxDiff <= 8, `palette quantisation stays close (max diff ${maxDiff})`);
 });
 
+test('alpha: flattenWhite / flattenBlack composite over the background; drop keeps the stored colour', async () => {
+  // Pixel 0 opaque red, pixel 1 fully transparent green, pixel 2 half-transparent blue.
+  const rgba = Uint8Array.of(255, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255, 128);
+  const png = encodePng({ width: 3, height: 1, data: rgba, depth: 8, channels: 4 });
+  const dropped = await decodeImage({ bytes: png, name: 'a.png' });
+  assert.deepEqual([...dropped.data], [255, 0, 0, 0, 255, 0, 0, 0, 255]);
+  const white = await decodeImage({ bytes: png, name: 'a.png' }, { alpha: 'flattenWhite' });
+  assert.deepEqual([...white.data.subarray(0, 6)], [255, 0, 0, 255, 255, 255]);
+  // 50% blue over white: (127, 127, 255) within rounding.
+  for (const [i, v] of [[6, 127], [7, 127], [8, 255]] as const) assert.ok(Math.abs(white.data[i]! - v) <= 1, `channel ${i}: ${white.data[i]}`);
+  const black = await decodeImage({ bytes: png, name: 'a.png' }, { alpha: 'flattenBlack' });
+  assert.deepEqual([...black.data.subarray(0, 6)], [255, 0, 0, 0, 0, 0]);
+  assert.ok(Math.abs(black.data[8]! - 128) <= 1);
+});
+
 test('EXIF orientation 6 is applied: width and height swap and pixels are rotated 90 degrees clockwise', async () => {
   // An asymmetric 6x4 image, stored losslessly-ish as high-quality JPEG; compare against the same bytes without orientation.
   const w = 6, h = 4;

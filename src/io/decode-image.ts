@@ -27,7 +27,15 @@ export interface DecodeImageOptions {
   readonly strictness?: DecodeStrictness;
   /** How the caller's user raises the limit, named in the error, e.g. '--max-pixels'. Default: the maxPixels option. */
   readonly maxPixelsFlag?: string;
+  /**
+   * What happens to an alpha channel: 'drop' (default) keeps the stored colour of every pixel;
+   * 'flattenWhite' / 'flattenBlack' composite over that background (object captures with a transparent
+   * background, such as NeRF-synthetic renders, need this for feature matching).
+   */
+  readonly alpha?: AlphaHandling;
 }
+
+export type AlphaHandling = 'drop' | 'flattenWhite' | 'flattenBlack';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
@@ -59,7 +67,7 @@ export async function readImageHeader(source: ImageSource): Promise<ImageHeader>
 }
 
 /**
- * Decodes an image to 3-channel sRGB uint8: alpha is dropped (not composited), greyscale is expanded,
+ * Decodes an image to 3-channel sRGB uint8: alpha is dropped (or composited, see `alpha`), greyscale is expanded,
  * 16-bit samples keep their high byte (v >> 8, so 8->16->8 is exact), CMYK and embedded ICC profiles are
  * converted to sRGB, and the EXIF orientation is applied so width and height are the displayed ones.
  * Multi-frame files (GIF, WebP, TIFF) give their first frame.
@@ -81,7 +89,10 @@ export async function decodeImage(source: ImageSource, options: DecodeImageOptio
 
   let result: { data: Buffer; info: OutputInfo };
   try {
-    result = await sharp(bytes, { failOn: strictness, limitInputPixels: maxPixels, autoOrient: true })
+    const alpha = options.alpha ?? 'drop';
+    let pipeline = sharp(bytes, { failOn: strictness, limitInputPixels: maxPixels, autoOrient: true });
+    if (alpha !== 'drop') pipeline = pipeline.flatten({ background: alpha === 'flattenWhite' ? '#ffffff' : '#000000' });
+    result = await pipeline
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
