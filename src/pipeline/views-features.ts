@@ -1,0 +1,194 @@
+/**
+ * Views -> local features -> verified pairs: the front half of multi-view reconstruction, shared by
+ * `anyview views`, `anyview eval poses` and `anyview eval pose-pairs`.
+ */
+import { createHash } from 'node:crypto';
+import type { Intrinsics } from '../core/camera.ts';
+import type { RunContext } from '../core/context.ts';
+import { throwIfAborted } from '../core/errors.ts';
+import type { Image } from '../core/image.ts';
+import { estimateRelativePose } from '../geometry/essential.ts';
+import { estimateFundamental } from '../geometry/fundamental.ts';
+import type { InferenceBackend } from '../models/backend.ts';
+import { resolveFeatureModel } from '../models/feature-models.ts';
+import { createMutualNearestMatcher, type DescriptorMatches, type MutualNearestMatcher } from '../models/matcher-graph.ts';
+import { createXFeatExtractor, openXFeatSession, type LocalFeatures, type XFeatExtractor } from '../models/xfeat.ts';
+import type { VerifiedPair } from '../sfm/types.ts';
+import type { ModelLocations } from './depth-estimator.ts';
+
+export interface FeatureOptions {
+  /** Feature network id (`xfeat-640x640`, ...) or .onnx path. */
+  readonly modelIdOrPath: string;
+  readonly maxKeypoints: number;
+  /** Mutual nearest neighbours below this cosine similarity are dropped; undefined keeps all. */
+  readonly minSimilarity: number | undefined;
+  readonly allowDownload: boolean;
+  readonly intraOpThreads?: number;
+}
+
+export interface VerificationOptions {
+  /** Epipolar inlier threshold in pixels of the feature network's input (scaled to each image). */
+  readonly thresholdPx: number;
+  /** A pair needs this many geometric inliers to count as overlapping. */
+  readonly minInliers: number;
+  /** Below this median triangulation angle a pair gives matches but no relative pose (near pure rotation). */
+  readonly minTriangulationAngleDeg: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
+  modelIdOrPath: 'xfeat-640x640',
+  maxKeypoints: 4096,
+  minSimilarity: undefined,
+  allowDownload: true,
+});
+
+export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = Object.freeze({
+  thresholdPx: 1.5,
+  minInliers: 30,
+  minTriangulationAngleDeg: 1,
+  seed: 0,
+});
+
+/** The feature network and the matcher, opened once per job. */
+export interface FeatureToolkit {
+  readonly extractor: XFeatExtractor;
+  readonly matcher: MutualNearestMatcher;
+  readonly modelPath: string;
+}
+
+export async function openFeatureToolkit(
+  backend: InferenceBackend, options: FeatureOptions, locations: ModelLocations, context: RunContext = {},
+): Promise<FeatureToolkit> {
+  const resolved = await resolveFeatureModel(options.modelIdOrPath, {
+    modelDir: locations.modelDir, cacheDir: locations.cacheDir, allowDownload: options.allowDownload,
+  }, context);
+  const sessionOptions = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
+  const session = await openXFeatSession(backend, resolved.path, sessionOptions);
+  const extractor = createXFeatExtractor(session, { maxKeypoints: options.maxKeypoints });
+  const matcher = await createMutualNearestMatcher(backend, sessionOptions);
+  return { extractor, matcher, modelPath: resolved.path };
+}
+
+/** Colour of the image at each keypoint (nearest pixel), for coloured sparse points. */
+export function keypointColors(image: Image<Uint8Array>, keypoints: Float32Array): Uint8Array {
+  const count = keypoints.length / 2;
+  const out = new Uint8Array(count * 3);
+  const c = image.channels;
+  for (let i = 0; i < count; i++) {
+    const x = Math.min(image.width - 1, Math.max(0, Math.round(keypoints[2 * i]!)));
+    const y = Math.min(image.height - 1, Math.max(0, Math.round(keypoints[2 * i + 1]!)));
+    const o = (y * image.width + x) * c;
+    out[3 * i] = image.data[o]!;
+    out[3 * i + 1] = image.data[o + (c >= 3 ? 1 : 0)]!;
+    out[3 * i + 2] = image.data[o + (c >= 3 ? 2 : 0)]!;
+  }
+  return out;
+}
+
+/** A content hash of decoded pixels, to find identical views (they carry no baseline). */
+export function pixelHash(image: Image<Uint8Array>): string {
+  return createHash('sha1').update(`${image.width}x${image.height}x${image.channels}`).update(image.data).digest('hex');
+}
+
+/** Scale from feature-network pixels to this image's pixels (the larger of the two axes). */
+export function featureScale(features: Pick<LocalFeatures, 'width' | 'height'>, extractor: Pick<XFeatExtractor, 'inputWidth' | 'inputHeight'>): number {
+  return Math.max(features.width / extractor.inputWidth, features.height / extractor.inputHeight);
+}
+
+export interface PairVerification {
+  readonly pair: VerifiedPair | null;
+  readonly numMatches: number;
+  readonly numInliers: number;
+  /** Why a pair was rejected, for logs. */
+  readonly rejected?: 'tooFewMatches' | 'noModel' | 'tooFewInliers';
+}
+
+function gather(keypoints: Float32Array, indices: Uint32Array): Float64Array {
+  const out = new Float64Array(indices.length * 2);
+  for (let i = 0; i < indices.length; i++) {
+    out[2 * i] = keypoints[2 * indices[i]!]!;
+    out[2 * i + 1] = keypoints[2 * indices[i]! + 1]!;
+  }
+  return out;
+}
+
+/**
+ * Geometric verification of putative matches. With calibrated views (intrinsics known) the essential matrix
+ * both verifies and gives the pose. With only a focal prior, the calibration-free fundamental matrix decides
+ * the inliers (a wrong focal would reject good matches) and the essential matrix from the prior gives a pose
+ * for initialisation, which bundle adjustment then corrects along with the focal length.
+ */
+export function verifyPair(
+  view0: number, view1: number,
+  f0: LocalFeatures, f1: LocalFeatures, k0: Intrinsics, k1: Intrinsics, calibrated: boolean,
+  matches: DescriptorMatches, scale0: number, scale1: number, options: VerificationOptions,
+): PairVerification {
+  const numMatches = matches.count;
+  if (numMatches < Math.max(options.minInliers, 8)) return { pair: null, numMatches, numInliers: 0, rejected: 'tooFewMatches' };
+  const px0 = gather(f0.keypoints, matches.indices0);
+  const px1 = gather(f1.keypoints, matches.indices1);
+  const thresholdPx = options.thresholdPx * Math.max(scale0, scale1);
+  let inliers: Uint8Array;
+  if (!calibrated) {
+    const fundamental = estimateFundamental(px0, px1, { thresholdPx, seed: options.seed });
+    if (fundamental === null) return { pair: null, numMatches, numInliers: 0, rejected: 'noModel' };
+    inliers = fundamental.inliers;
+  } else {
+    inliers = new Uint8Array(numMatches).fill(1);
+  }
+  let count = 0;
+  for (let i = 0; i < numMatches; i++) count += inliers[i]!;
+  if (count < options.minInliers) return { pair: null, numMatches, numInliers: count, rejected: 'tooFewInliers' };
+  const kept = (source: Float64Array): Float64Array => {
+    const out = new Float64Array(count * 2);
+    for (let i = 0, o = 0; i < numMatches; i++) if (inliers[i]) { out[o++] = source[2 * i]!; out[o++] = source[2 * i + 1]!; }
+    return out;
+  };
+  const inlierIndex = new Uint32Array(count);
+  for (let i = 0, o = 0; i < numMatches; i++) if (inliers[i]) inlierIndex[o++] = i;
+  // With a focal prior only, the essential matrix gets a looser threshold: it only has to give a starting pose.
+  const pose = estimateRelativePose(kept(px0), kept(px1), k0, k1, {
+    thresholdPx: calibrated ? thresholdPx : thresholdPx * 4,
+    seed: options.seed,
+  });
+  if (calibrated) {
+    if (pose === null || pose.numInliers < options.minInliers) {
+      return { pair: null, numMatches, numInliers: pose?.numInliers ?? 0, rejected: pose === null ? 'noModel' : 'tooFewInliers' };
+    }
+    const finalIndex = inlierIndex.filter((_, i) => pose.inliers[i] === 1);
+    return { pair: buildPair(view0, view1, matches, finalIndex, pose, options), numMatches, numInliers: finalIndex.length };
+  }
+  return { pair: buildPair(view0, view1, matches, inlierIndex, pose, options), numMatches, numInliers: count };
+}
+
+function buildPair(
+  view0: number, view1: number, matches: DescriptorMatches, kept: Uint32Array,
+  pose: ReturnType<typeof estimateRelativePose>, options: VerificationOptions,
+): VerifiedPair {
+  const pairs = new Uint32Array(kept.length * 2);
+  for (let i = 0; i < kept.length; i++) {
+    pairs[2 * i] = matches.indices0[kept[i]!]!;
+    pairs[2 * i + 1] = matches.indices1[kept[i]!]!;
+  }
+  const usablePose = pose !== null && pose.medianTriangulationAngleDeg >= options.minTriangulationAngleDeg;
+  return {
+    view0, view1, matches: pairs,
+    ...(usablePose ? { pose1From0: pose.pose1From0 } : {}),
+    ...(pose !== null ? { medianTriangulationAngleDeg: pose.medianTriangulationAngleDeg } : {}),
+  };
+}
+
+/** Extracts features for images one at a time (the network uses both cores itself). */
+export async function extractAll(
+  toolkit: FeatureToolkit, images: readonly (() => Promise<Image<Uint8Array>>)[], onEach: (index: number, features: LocalFeatures, image: Image<Uint8Array>) => void,
+  context: RunContext = {},
+): Promise<void> {
+  for (let i = 0; i < images.length; i++) {
+    throwIfAborted(context.signal);
+    const image = await images[i]!();
+    const features = await toolkit.extractor.extract(image, context);
+    onEach(i, features, image);
+    context.onProgress?.({ stage: 'features', done: i + 1, total: images.length, unit: 'images' });
+  }
+}
