@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GENERATED_DIR } from '../test/helpers/paths.ts';
+import { ensureDa3MultiviewTestGraphs } from './onnx/da3-multiview-test-graph.ts';
 import { GraphBuilder, type Dim } from './onnx/graph-builder.ts';
 
 /** depth = Σ MIX_WEIGHTS[c] * x[:, c]: distinct powers of two, so a swapped channel order shows up. */
@@ -248,6 +249,7 @@ export async function ensureTestModels(
   await Promise.all(names.map((name) => writeIfChanged(paths[name], built[name])));
   const hfPassthroughDir = path.resolve(hfRoot, HF_PASSTHROUGH_ID);
   await writeHfModelFolder(hfPassthroughDir, built.passthroughHf);
+  await ensureDa3MultiviewTestGraphs(dir);
   return { ...paths, hfLocalModelRoot: path.resolve(hfRoot), hfPassthroughModelId: HF_PASSTHROUGH_ID, hfPassthroughDir };
 }
 
