@@ -3,7 +3,8 @@
  * contract and its preprocessing. Checkpoint quirks are data here, not code.
  */
 
-export type ModelTask = 'depth';
+/** 'depth': one image -> a depth map; 'features': one image -> keypoints and descriptors (XFeat). */
+export type ModelTask = 'depth' | 'features';
 
 export type ModelFamily = 'depth-anything' | 'depth-anything-3';
 
@@ -88,4 +89,28 @@ export interface DepthModelSpec {
   readonly output: DepthOutputSpec;
 }
 
-export type ModelSpec = DepthModelSpec;
+/**
+ * What resolution (ANYVIEW_MODEL_DIR, cache, download, messages) needs of any registry entry, depth or features:
+ * every spec type is one of these, so src/models/resolve.ts serves them all.
+ */
+export interface DownloadableModel {
+  readonly id: string;
+  readonly homepage: string;
+  readonly files: readonly ModelFile[];
+}
+
+export type FeatureModelFamily = 'xfeat';
+
+/** A local-feature network (keypoints + descriptors). The files are static-size exports: the size is data here. */
+export interface FeatureModelSpec extends DownloadableModel {
+  readonly task: 'features';
+  readonly family: FeatureModelFamily;
+  readonly displayName: string;
+  readonly license: LicenseInfo;
+  /** The fixed network input size in pixels; images are resized (aspect ratio not kept) to exactly it. */
+  readonly input: { readonly width: number; readonly height: number };
+  /** Descriptor length (64 for XFeat). */
+  readonly descriptorSize: number;
+}
+
+export type ModelSpec = DepthModelSpec | FeatureModelSpec;

@@ -2,6 +2,8 @@
  * Model resolution: turns a model id or a path into a local .onnx file.
  * Order: an explicit path, then ANYVIEW_MODEL_DIR (`<dir>/<id>/<fileName>`, `<dir>/<fileName>`), then the
  * user cache (`<cache>/models/<id>/<fileName>`), then a download into the cache.
+ * resolveModel looks ids up in the depth registry; resolveRegisteredModel serves any DownloadableModel
+ * (feature networks use it through src/models/feature-models.ts).
  */
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +11,7 @@ import path from 'node:path';
 import type { RunContext } from '../core/context.ts';
 import { InputError, ModelError, throwIfAborted } from '../core/errors.ts';
 import { DownloadFailedError, downloadFile, type DownloadAttempt } from './download.ts';
-import type { DepthModelSpec, ModelFile, ModelVariant } from './model-spec.ts';
+import type { DepthModelSpec, DownloadableModel, ModelFile, ModelVariant } from './model-spec.ts';
 import { DEFAULT_VARIANT, filesForVariant, findModelSpec, getModelSpec } from './registry.ts';
 
 /** The environment variable the entry points read and pass in as `modelDir`. */
@@ -30,10 +32,10 @@ export interface ResolveOptions {
 
 export type ModelSource = 'path' | 'modelDir' | 'cache' | 'download';
 
-export interface ResolvedModel {
+export interface ResolvedModel<TSpec extends DownloadableModel = DepthModelSpec> {
   readonly path: string;
   /** The registry entry; absent when a path was given. */
-  readonly spec?: DepthModelSpec;
+  readonly spec?: TSpec;
   /** The registry file that was found or downloaded; absent when a path was given. */
   readonly file?: ModelFile;
   readonly source: ModelSource;
@@ -44,12 +46,12 @@ export function defaultCacheDir(): string {
 }
 
 /** Where the cache keeps a registry file: `<cache>/models/<id>/<fileName>`. */
-export function cachePathFor(cacheDir: string, spec: DepthModelSpec, file: ModelFile): string {
+export function cachePathFor(cacheDir: string, spec: DownloadableModel, file: ModelFile): string {
   return path.join(cacheDir, 'models', spec.id, file.fileName);
 }
 
 /** The two places looked at inside ANYVIEW_MODEL_DIR, preferred first. */
-export function modelDirCandidates(modelDir: string, spec: DepthModelSpec, file: ModelFile): readonly string[] {
+export function modelDirCandidates(modelDir: string, spec: DownloadableModel, file: ModelFile): readonly string[] {
   return [path.join(modelDir, spec.id, file.fileName), path.join(modelDir, file.fileName)];
 }
 
@@ -96,7 +98,8 @@ export function modelFileInFolder(folder: string, variant: ModelVariant): string
   throw new InputError(`Model folder has no ${variant} ONNX file; looked for ${tried.join(', ')}. Pass the .onnx file itself, or --variant.`, { file: folder });
 }
 
-function expandHome(value: string): string {
+/** `~` and `~/...` -> the home folder; anything else unchanged. */
+export function expandHome(value: string): string {
   return value === '~' || value.startsWith('~/') ? path.join(os.homedir(), value.slice(1)) : value;
 }
 
@@ -120,8 +123,21 @@ export async function resolveModel(idOrPath: string, options: ResolveOptions, co
     }
     getModelSpec(trimmed); // throws the InputError that lists the known ids
   }
-  const model = spec!;
-  const files = filesForVariant(model, options.variant ?? DEFAULT_VARIANT);
+  return resolveRegisteredModel(spec!, filesForVariant(spec!, options.variant ?? DEFAULT_VARIANT), options, context);
+}
+
+/**
+ * Finds or fetches one registry entry's file: ANYVIEW_MODEL_DIR, then the cache, then a download (when allowed).
+ * `files` are the candidates of one variant, preferred first (other exporters' files of the same weights after).
+ */
+export async function resolveRegisteredModel<TSpec extends DownloadableModel>(
+  model: TSpec,
+  files: readonly ModelFile[],
+  options: ResolveOptions,
+  context: RunContext = {},
+): Promise<ResolvedModel<TSpec>> {
+  throwIfAborted(context.signal);
+  if (files.length === 0) throw new InputError(`Model "${model.id}" has no file to resolve.`);
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
 
   if (options.modelDir !== undefined && options.modelDir !== '') {
@@ -177,7 +193,7 @@ export async function resolveModel(idOrPath: string, options: ResolveOptions, co
 
 /** The offline / unreachable message: what was tried, where to get the file, where to put it. */
 export function unavailableMessage(
-  spec: DepthModelSpec,
+  spec: DownloadableModel,
   files: readonly ModelFile[],
   cacheDir: string,
   modelDir: string | undefined,
