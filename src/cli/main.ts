@@ -5,6 +5,7 @@ import { depthCommand } from './commands/depth.ts';
 import { autoCommand } from './commands/auto.ts';
 import { evalCommand } from './commands/eval.ts';
 import { modelsCommand } from './commands/models.ts';
+import { viewsCommand } from './commands/views.ts';
 import { FailedItemsError } from './errors.ts';
 
 /** Makes every (sub)command throw instead of exiting, so main() owns the exit code. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .addCommand(autoCommand())
     .addCommand(depthCommand())
+    .addCommand(viewsCommand())
     .addCommand(evalCommand())
     .addCommand(modelsCommand());
   throwInsteadOfExit(program);

@@ -1,6 +1,7 @@
 /** Parsers for CLI option values: each rejects bad input with a message that names the flag and the fix. */
 import { InvalidArgumentError } from 'commander';
 import type { IntrinsicsOption } from '../pipeline/depth-options.ts';
+import type { AlphaHandling } from '../io/decode-image.ts';
 
 export function parsePositiveInt(flag: string) {
   return (value: string): number => {
@@ -40,4 +41,12 @@ export function parseList<T extends string>(flag: string, choices: readonly T[])
     }
     return [...new Set(items)] as T[];
   };
+}
+
+/** `--alpha`: what transparent pixels become (object captures on a transparent background need a flat one). */
+export const ALPHA_CHOICES = ['white', 'black', 'keep'] as const;
+export type AlphaChoice = (typeof ALPHA_CHOICES)[number];
+
+export function alphaFlag(choice: AlphaChoice): AlphaHandling {
+  return choice === 'white' ? 'flattenWhite' : choice === 'black' ? 'flattenBlack' : 'drop';
 }

@@ -33,13 +33,16 @@ export interface VerificationOptions {
   readonly minInliers: number;
   /** Below this median triangulation angle a pair gives matches but no relative pose (near pure rotation). */
   readonly minTriangulationAngleDeg: number;
+  /** RANSAC budget per pair: pairs that do not overlap would otherwise run to the global maximum. */
+  readonly maxIterations: number;
   readonly seed: number;
 }
 
 export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
   modelIdOrPath: 'xfeat-640x640',
   maxKeypoints: 4096,
-  minSimilarity: undefined,
+  // XFeat's own match() threshold: drops most wrong matches before RANSAC, so verification stays cheap.
+  minSimilarity: 0.82,
   allowDownload: true,
 });
 
@@ -47,6 +50,7 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = Object.freeze({
   thresholdPx: 1.5,
   minInliers: 30,
   minTriangulationAngleDeg: 1,
+  maxIterations: 2000,
   seed: 0,
 });
 
@@ -131,7 +135,7 @@ export function verifyPair(
   const thresholdPx = options.thresholdPx * Math.max(scale0, scale1);
   let inliers: Uint8Array;
   if (!calibrated) {
-    const fundamental = estimateFundamental(px0, px1, { thresholdPx, seed: options.seed });
+    const fundamental = estimateFundamental(px0, px1, { thresholdPx, seed: options.seed, maxIterations: options.maxIterations });
     if (fundamental === null) return { pair: null, numMatches, numInliers: 0, rejected: 'noModel' };
     inliers = fundamental.inliers;
   } else {
@@ -151,12 +155,14 @@ export function verifyPair(
   const pose = estimateRelativePose(kept(px0), kept(px1), k0, k1, {
     thresholdPx: calibrated ? thresholdPx : thresholdPx * 4,
     seed: options.seed,
+    maxIterations: options.maxIterations,
   });
   if (calibrated) {
     if (pose === null || pose.numInliers < options.minInliers) {
       return { pair: null, numMatches, numInliers: pose?.numInliers ?? 0, rejected: pose === null ? 'noModel' : 'tooFewInliers' };
     }
-    const finalIndex = inlierIndex.filter((_, i) => pose.inliers[i] === 1);
+    // Essential inliers, not only cheirality inliers: distant points (beyond 50 baselines) are still good matches.
+    const finalIndex = inlierIndex.filter((_, i) => pose.essentialInliers[i] === 1);
     return { pair: buildPair(view0, view1, matches, finalIndex, pose, options), numMatches, numInliers: finalIndex.length };
   }
   return { pair: buildPair(view0, view1, matches, inlierIndex, pose, options), numMatches, numInliers: count };

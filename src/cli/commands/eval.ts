@@ -8,10 +8,14 @@ import { DEPTH_METRIC_NAMES } from '../../eval/depth-metrics.ts';
 import type { ModelVariant } from '../../models/model-spec.ts';
 import type { DepthKind } from '../../core/depth.ts';
 import { DEFAULT_DEPTH_JOB_OPTIONS } from '../../pipeline/depth-options.ts';
-import { parsePositiveInt } from '../parse.ts';
+import { parsePositiveNumber, parsePositiveInt } from '../parse.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createProgressSink } from '../progress.ts';
 import { createCliLogger } from '../log.ts';
+import { evaluatePosePairs, DEFAULT_POSE_PAIRS_OPTIONS, type PosePairsReport } from '../../pipeline/eval-pose-pairs.ts';
+import { alphaFlag, ALPHA_CHOICES, type AlphaChoice } from '../parse.ts';
+import { evaluatePoses, type PosesReport } from '../../pipeline/eval-poses.ts';
+import { DEFAULT_VIEWS_OPTIONS } from '../../pipeline/views-job.ts';
 
 interface EvalFlags {
   dataset: string;
@@ -76,5 +80,112 @@ export function evalCommand(): Command {
         await backend.dispose();
       }
     });
+  evalRoot.command('pose-pairs')
+    .description('two-view relative pose on a SuperGlue/ScanNet-1500 pair file: AUC@5/10/20 of max(rotation, translation-direction error)')
+    .requiredOption('--pairs <file>', 'pair file: name0 name1 rot0 rot1 K0(9) K1(9) T_0to1(16) per line')
+    .requiredOption('--images <dir>', 'folder the image names in the pair file are relative to')
+    .option('--features <id|path>', 'feature network id or ONNX file', DEFAULT_POSE_PAIRS_OPTIONS.features.modelIdOrPath)
+    .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), DEFAULT_POSE_PAIRS_OPTIONS.features.maxKeypoints)
+    .option('--threshold <px>', 'RANSAC threshold in pixels of a 640x480 image', parsePositiveNumber('--threshold'), DEFAULT_POSE_PAIRS_OPTIONS.thresholdPx640)
+    .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
+    .option('--limit <n>', 'evaluate only the first n pairs', parsePositiveInt('--limit'))
+    .option('--threads <n>', 'intra-op threads', parsePositiveInt('--threads'))
+    .option('--json', 'print the full result as JSON', false)
+    .action(async (flags: PosePairsFlags) => {
+      const env = readCliEnvironment();
+      const backend = createOnnxRuntimeNodeBackend();
+      const progress = createProgressSink(process.stderr.isTTY && !flags.json ? 'bar' : 'none');
+      try {
+        const report = await evaluatePosePairs(backend, {
+          ...DEFAULT_POSE_PAIRS_OPTIONS,
+          pairsFile: flags.pairs,
+          imagesDir: flags.images,
+          features: {
+            ...DEFAULT_POSE_PAIRS_OPTIONS.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints,
+            allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
+          },
+          thresholdPx640: flags.threshold,
+          alpha: alphaFlag(flags.alpha),
+          ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+        }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, {
+          onProgress: progress.onProgress, log: createCliLogger({ debug: env.debug, quiet: flags.json, format: 'text' }),
+        });
+        progress.stop();
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else printPosePairs(report);
+      } finally {
+        progress.stop();
+        await backend.dispose();
+      }
+    });
+  evalRoot.command('poses')
+    .description('multi-view cameras against ground truth: pairwise AUC@3/30 (DA3/VGGT), Sim(3)-aligned rotation and centre errors')
+    .requiredOption('--images <dir>', 'the images folder')
+    .requiredOption('--gt <file|dir>', 'ground truth: a NeRF-style transforms.json or a COLMAP model folder')
+    .option('--no-gt-intrinsics', 'estimate intrinsics from a prior instead of using the ground truth\'s')
+    .option('--features <id|path>', 'feature network id or ONNX file', DEFAULT_VIEWS_OPTIONS.sparse.features.modelIdOrPath)
+    .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
+    .option('--threads <n>', 'intra-op threads', parsePositiveInt('--threads'))
+    .option('--json', 'print the full result as JSON', false)
+    .action(async (flags: PosesFlags) => {
+      const env = readCliEnvironment();
+      const backend = createOnnxRuntimeNodeBackend();
+      const progress = createProgressSink(process.stderr.isTTY && !flags.json ? 'bar' : 'none');
+      try {
+        const S = DEFAULT_VIEWS_OPTIONS.sparse;
+        const report = await evaluatePoses(backend, {
+          imagesDir: flags.images, gt: flags.gt, useGtIntrinsics: flags.gtIntrinsics,
+          sparse: {
+            ...S, alpha: alphaFlag(flags.alpha),
+            features: { ...S.features, modelIdOrPath: flags.features, allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
+          },
+        }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, {
+          onProgress: progress.onProgress, log: createCliLogger({ debug: env.debug, quiet: flags.json, format: 'text' }),
+        });
+        progress.stop();
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else printPoses(report);
+      } finally {
+        progress.stop();
+        await backend.dispose();
+      }
+    });
   return evalRoot;
+}
+
+interface PosesFlags {
+  images: string;
+  gt: string;
+  gtIntrinsics: boolean;
+  features: string;
+  alpha: AlphaChoice;
+  threads?: number;
+  json: boolean;
+}
+
+function printPoses(report: PosesReport): void {
+  const f = (v: number | null, d = 2): string => (v === null ? 'n/a' : v.toFixed(d));
+  process.stdout.write(`${report.registered} of ${report.n} views registered; pairwise AUC@3 ${report.auc3.toFixed(2)} %, AUC@30 ${report.auc30.toFixed(2)} % `
+    + `over ${report.numPairs} pairs\n`);
+  process.stdout.write(`after Sim(3): rotation error median ${f(report.medianRotationErrorDeg, 3)} deg, centre error median ${f(report.medianCentreErrorPercent)} % of scene scale; `
+    + `${(report.wallMs / 1000).toFixed(1)} s\n`);
+}
+
+interface PosePairsFlags {
+  pairs: string;
+  images: string;
+  features: string;
+  maxKeypoints: number;
+  threshold: number;
+  alpha: AlphaChoice;
+  limit?: number;
+  threads?: number;
+  json: boolean;
+}
+
+function printPosePairs(report: PosePairsReport): void {
+  process.stdout.write(`${report.n} pair(s), ${report.failures} without a pose; AUC@5/10/20 = `
+    + `${report.auc5.toFixed(2)} / ${report.auc10.toFixed(2)} / ${report.auc20.toFixed(2)} %\n`);
+  process.stdout.write(`median error: pose ${report.medianPoseErrorDeg.toFixed(2)} deg, rotation ${report.medianRotationErrorDeg.toFixed(2)} deg, `
+    + `translation direction ${report.medianTranslationErrorDeg.toFixed(2)} deg; ${report.msPerPair.toFixed(0)} ms per pair\n`);
 }

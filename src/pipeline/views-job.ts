@@ -1,0 +1,132 @@
+/**
+ * `anyview views`: any number of images -> cameras (`worldFromCamera`, OpenCV axes) and one point cloud.
+ * Sparse reconstruction always runs (learned features + SfM); with a depth model, each registered view's depth
+ * is aligned to the sparse points and the views are fused into a dense cloud.
+ */
+import type { RunContext } from '../core/context.ts';
+import { InputError } from '../core/errors.ts';
+import type { InferenceBackend } from '../models/backend.ts';
+import type { ModelVariant } from '../models/model-spec.ts';
+import { createDepthEstimator, type ModelLocations } from './depth-estimator.ts';
+import { DEFAULT_DEPTH_JOB_OPTIONS } from './depth-options.ts';
+import { DEFAULT_FEATURE_OPTIONS, DEFAULT_VERIFICATION_OPTIONS } from './views-features.ts';
+import { densifyViews, DEFAULT_DENSE_OPTIONS, type DenseOptions, type DenseViewReport } from './views-dense.ts';
+import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from './views-outputs.ts';
+import { reconstructSparse, type SparseOptions } from './views-sparse.ts';
+
+export interface ViewsDepthModel {
+  readonly idOrPath: string;
+  readonly variant: ModelVariant;
+  readonly allowNonCommercial: boolean;
+}
+
+export interface ViewsJobOptions {
+  readonly outDir: string;
+  readonly formats: readonly ViewsOutputFormat[];
+  readonly sparse: SparseOptions;
+  /** A single-image depth model for dense points; none gives cameras and sparse points only. */
+  readonly depthModel?: ViewsDepthModel;
+  readonly dense: DenseOptions;
+  readonly allowDownload: boolean;
+  readonly intraOpThreads?: number;
+}
+
+const DEFAULT_SPARSE: SparseOptions = {
+  features: DEFAULT_FEATURE_OPTIONS,
+  verification: DEFAULT_VERIFICATION_OPTIONS,
+  pairs: 'auto',
+  cameraPrior: {},
+  alpha: 'flattenWhite',
+  seed: 0,
+};
+
+export const DEFAULT_VIEWS_OPTIONS: Omit<ViewsJobOptions, 'outDir'> = Object.freeze({
+  formats: VIEWS_OUTPUT_FORMATS,
+  sparse: DEFAULT_SPARSE,
+  dense: DEFAULT_DENSE_OPTIONS,
+  allowDownload: true,
+});
+
+export interface ViewsJobReport {
+  readonly numViews: number;
+  readonly numRegistered: number;
+  readonly views: readonly {
+    readonly name: string;
+    readonly registered: boolean;
+    readonly intrinsicsSource: string;
+    readonly focalPx: number;
+    readonly duplicateOf?: string;
+  }[];
+  /** Names of the views that are not in the reconstruction. */
+  readonly unregistered: readonly string[];
+  readonly numSparsePoints: number;
+  readonly verifiedPairs: number;
+  readonly matchedPairs: number;
+  readonly dense?: { readonly numPoints: number; readonly viewsUsed: number; readonly views: readonly DenseViewReport[] };
+  /** What the run could not do and how to get it. */
+  readonly notes: readonly string[];
+  readonly written: readonly string[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
+
+export async function runViewsJob(
+  backend: InferenceBackend, paths: readonly string[], options: ViewsJobOptions, locations: ModelLocations, context: RunContext = {},
+): Promise<ViewsJobReport> {
+  const started = performance.now();
+  const threads = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
+  const sparse = await reconstructSparse(backend, paths, {
+    ...options.sparse,
+    features: { ...options.sparse.features, allowDownload: options.allowDownload, ...threads },
+  }, locations, context);
+  const { reconstruction, views } = sparse;
+  const registered = reconstruction.cameraFromWorld.filter((p) => p !== null).length;
+  if (registered < 2) {
+    throw new InputError(`Could not reconstruct the cameras: no pair of the ${paths.length} views has enough shared, textured content `
+      + 'seen from different positions (pure rotation or too little overlap).');
+  }
+  const unregistered = views.filter((_, i) => reconstruction.cameraFromWorld[i] === null).map((v) => v.name);
+  if (unregistered.length > 0) context.log?.warn(`${unregistered.length} view(s) could not be registered: ${unregistered.join(', ')}`);
+
+  const notes: string[] = [];
+  let dense: ViewsJobReport['dense'];
+  let denseCloud;
+  let denseMs = 0;
+  if (options.depthModel) {
+    const t = performance.now();
+    const estimator = await createDepthEstimator(backend, {
+      model: { ...options.depthModel, allowDownload: options.allowDownload },
+      runtime: { device: 'auto', ...threads },
+      preprocess: { maxPixels: DEFAULT_DEPTH_JOB_OPTIONS.preprocess.maxPixels },
+    }, locations, context);
+    const result = await densifyViews(reconstruction, views.map((v) => ({ path: v.path, keypoints: v.features.keypoints })),
+      async (image, intrinsics, ctx) => (await estimator.estimate(image, intrinsics, ctx)).depth, options.dense, context);
+    denseCloud = result.cloud;
+    dense = { numPoints: result.cloud.numPoints, viewsUsed: result.views.filter((v) => v.used).length, views: result.views };
+    for (const r of result.views.filter((v) => !v.used)) context.log?.warn(`${views[r.view]!.name}: depth not used (${r.reason}).`);
+    denseMs = performance.now() - t;
+  } else {
+    notes.push('No depth model given: cameras and sparse points only. A depth model (--depth-model, e.g. depth-anything-v2-small) '
+      + 'adds a dense point cloud aligned to these cameras.');
+  }
+  const written = await writeViewsOutputs(options.outDir, options.formats, {
+    reconstruction, units: 'arbitrary',
+    views: views.map((v) => ({ name: v.name, keypoints: v.features.keypoints })),
+    ...(denseCloud ? { denseCloud } : {}),
+  });
+  return {
+    numViews: views.length,
+    numRegistered: registered,
+    views: views.map((v, i) => ({
+      name: v.name, registered: reconstruction.cameraFromWorld[i] !== null, intrinsicsSource: v.intrinsicsSource,
+      focalPx: reconstruction.intrinsics[i]!.fxPx, ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
+    })),
+    unregistered,
+    numSparsePoints: reconstruction.points.length,
+    verifiedPairs: sparse.verifiedPairs,
+    matchedPairs: sparse.matchedPairs,
+    ...(dense ? { dense } : {}),
+    notes,
+    written,
+    timingsMs: { ...sparse.timingsMs, dense: denseMs, total: performance.now() - started },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Any number of images -> cameras and sparse points: decode, learned features, pair selection, matching,
+ * geometric verification, incremental structure-from-motion with bundle adjustment.
+ * Poses come out `cameraFromWorld` (sfm/) and are turned into `worldFromCamera` by the writers; the first
+ * registered initial view defines the world frame and the scale is arbitrary.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Intrinsics } from '../core/camera.ts';
+import type { RunContext } from '../core/context.ts';
+import { InputError, throwIfAborted } from '../core/errors.ts';
+import type { Image } from '../core/image.ts';
+import { decodeImage, type AlphaHandling } from '../io/decode-image.ts';
+import { readExifCamera } from '../io/exif-camera.ts';
+import { matchMutualNearest } from '../geometry/match.ts';
+import type { InferenceBackend } from '../models/backend.ts';
+import type { LocalFeatures } from '../models/xfeat.ts';
+import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
+import { autoPairStrategy, selectPairs, type PairStrategy } from '../sfm/pair-selection.ts';
+import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
+import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } from './camera-prior.ts';
+import type { ModelLocations } from './depth-estimator.ts';
+import {
+  featureScale, keypointColors, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
+} from './views-features.ts';
+
+export type PairChoice = 'auto' | 'exhaustive' | 'sequential';
+
+export interface SparseOptions {
+  readonly features: FeatureOptions;
+  readonly verification: VerificationOptions;
+  readonly pairs: PairChoice;
+  /** Camera knowledge shared by all views (--intrinsics / --fov-deg); EXIF and a FOV prior otherwise. */
+  readonly cameraPrior: IntrinsicsPriorOptions;
+  /** Per-view known intrinsics (e.g. from a ground-truth file), overriding the prior for those views. */
+  readonly knownIntrinsics?: readonly (Intrinsics | undefined)[];
+  readonly alpha: AlphaHandling;
+  readonly seed: number;
+  /** Structure-from-motion settings beyond the defaults. */
+  readonly sfm?: IncrementalOptions;
+}
+
+export interface SparseView {
+  readonly path: string;
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly intrinsicsSource: IntrinsicsSource | 'known';
+  readonly features: LocalFeatures;
+  /** Set when this view's pixels equal an earlier view's: it is left out of the reconstruction. */
+  readonly duplicateOf?: string;
+}
+
+export interface SparseResult {
+  readonly views: readonly SparseView[];
+  readonly reconstruction: Reconstruction;
+  readonly verifiedPairs: number;
+  readonly matchedPairs: number;
+  readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number };
+}
+
+/** Names relative to the inputs' common folder, so `a/x.jpg` and `b/x.jpg` stay apart. */
+export function viewNames(paths: readonly string[]): string[] {
+  const absolute = paths.map((p) => path.resolve(p));
+  let common = path.dirname(absolute[0]!);
+  for (const p of absolute) {
+    while (!(p.startsWith(common + path.sep) || common === path.dirname(common))) common = path.dirname(common);
+  }
+  return absolute.map((p) => path.relative(common, p).split(path.sep).join('/'));
+}
+
+/** Cheap overlap score for pair selection on big sets: mutual matches among each view's strongest keypoints. */
+function retrievalSimilarity(features: readonly LocalFeatures[], top = 384): (i: number, j: number) => number {
+  const subsets = features.map((f) => {
+    const count = Math.min(top, f.count);
+    return { count, descriptorSize: f.descriptorSize, descriptors: f.descriptors.subarray(0, count * f.descriptorSize) };
+  });
+  return (i, j) => matchMutualNearest(subsets[i]!, subsets[j]!, { minSimilarity: 0.9 }).count;
+}
+
+function pairStrategy(choice: PairChoice, numViews: number): PairStrategy {
+  if (choice === 'exhaustive') return { kind: 'exhaustive' };
+  if (choice === 'sequential') return { kind: 'sequential', window: 10 };
+  return autoPairStrategy(numViews);
+}
+
+export async function reconstructSparse(
+  backend: InferenceBackend, paths: readonly string[], options: SparseOptions, locations: ModelLocations, context: RunContext = {},
+): Promise<SparseResult> {
+  if (paths.length < 2) {
+    throw new InputError(`Cameras need at least 2 views; got ${paths.length}${paths.length === 1 ? ` (${paths[0]})` : ''}.`);
+  }
+  const names = viewNames(paths);
+  const toolkit = await openFeatureToolkit(backend, options.features, locations, context);
+  const log = context.log;
+
+  // 1. Decode, intrinsics prior, features (one image in memory at a time).
+  const t0 = performance.now();
+  const views: SparseView[] = [];
+  const intrinsics: Intrinsics[] = [];
+  const colors: Uint8Array[] = [];
+  const seen = new Map<string, string>();
+  for (const [i, file] of paths.entries()) {
+    throwIfAborted(context.signal);
+    const bytes = await readFile(file).catch((error: unknown) => {
+      throw new InputError(`cannot read image: ${(error as Error).message}`, { file, cause: error });
+    });
+    const image: Image<Uint8Array> = await decodeImage({ bytes, name: file }, { alpha: options.alpha });
+    const hash = pixelHash(image);
+    const known = options.knownIntrinsics?.[i];
+    const prior = known ? { intrinsics: known, source: 'known' as const } : intrinsicsPrior(image.width, image.height, await readExifCamera(bytes), options.cameraPrior);
+    const features = await toolkit.extractor.extract(image, context);
+    const duplicateOf = seen.get(hash);
+    if (duplicateOf !== undefined) log?.warn(`${file}: identical pixels to ${duplicateOf}; it adds no viewpoint and is left out.`);
+    else seen.set(hash, file);
+    views.push({
+      path: file, name: names[i]!, width: image.width, height: image.height, intrinsicsSource: prior.source, features,
+      ...(duplicateOf !== undefined ? { duplicateOf } : {}),
+    });
+    intrinsics.push(prior.intrinsics);
+    colors.push(keypointColors(image, features.keypoints));
+    context.onProgress?.({ stage: 'features', done: i + 1, total: paths.length, unit: 'images', item: file });
+  }
+  const featuresMs = performance.now() - t0;
+
+  // 2. Pairs, matching, verification. Duplicates take no part.
+  const t1 = performance.now();
+  const active = views.map((v, i) => (v.duplicateOf === undefined ? i : -1)).filter((i) => i >= 0);
+  if (active.length < 2) {
+    throw new InputError(`Only ${active.length} distinct view(s): the other ${views.length - active.length} have identical pixels, `
+      + 'and cameras need at least 2 views seen from different positions.');
+  }
+  const strategy = pairStrategy(options.pairs, active.length);
+  const similarity = strategy.kind === 'retrieval' ? retrievalSimilarity(active.map((i) => views[i]!.features)) : undefined;
+  const candidatePairs = selectPairs(active.length, strategy, similarity).map(([a, b]) => [active[a]!, active[b]!] as const);
+  const calibrated = (i: number): boolean => views[i]!.intrinsicsSource !== 'fovPrior';
+  const verified: VerifiedPair[] = [];
+  for (const [done, [i, j]] of candidatePairs.entries()) {
+    throwIfAborted(context.signal);
+    const fi = views[i]!.features, fj = views[j]!.features;
+    const matches = await toolkit.matcher.match(fi, fj, options.features.minSimilarity !== undefined ? { minSimilarity: options.features.minSimilarity } : {}, context);
+    const result = verifyPair(i, j, fi, fj, intrinsics[i]!, intrinsics[j]!, calibrated(i) && calibrated(j), matches,
+      featureScale(fi, toolkit.extractor), featureScale(fj, toolkit.extractor), { ...options.verification, seed: options.seed + done });
+    if (result.pair) verified.push(result.pair);
+    log?.debug(`pair ${views[i]!.name} - ${views[j]!.name}: ${result.numMatches} matches, ${result.numInliers} inliers${result.rejected ? ` (${result.rejected})` : ''}`);
+    context.onProgress?.({ stage: 'matching', done: done + 1, total: candidatePairs.length, unit: 'steps' });
+  }
+  const matchingMs = performance.now() - t1;
+  if (verified.length === 0) {
+    throw new InputError(`No two of the ${active.length} views overlap enough to match (${candidatePairs.length} pair(s) tried): `
+      + 'the views need shared, textured content seen from different positions.');
+  }
+
+  // 3. Structure from motion.
+  const t2 = performance.now();
+  const sfmViews: SfmView[] = views.map((v, i) => ({
+    index: i, name: v.name, intrinsics: intrinsics[i]!, keypoints: v.features.keypoints, keypointColors: colors[i]!,
+  }));
+  const anyPrior = active.some((i) => !calibrated(i));
+  const reconstruction = reconstructIncremental(sfmViews, verified, {
+    seed: options.seed,
+    refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
+    ...options.sfm,
+  }, context);
+  const sfmMs = performance.now() - t2;
+  return {
+    views, reconstruction, verifiedPairs: verified.length, matchedPairs: candidatePairs.length,
+    timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * `anyview views`, `anyview eval poses` and `anyview eval pose-pairs`, spawned as a user runs them, on real
+ * images with ground truth (DTU scan24, TUM RGB-D pairs) and the real XFeat network from ../shared/models.
+ * Outputs are checked with real clients: COLMAP 3.8's model_analyzer and the Khronos glTF validator.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { GENERATED_DIR, SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../helpers/paths.ts';
+import { ERROR_TABLE } from '../../src/core/errors.ts';
+import { decodePly } from '../../src/io/formats/ply.ts';
+import { makePairFiles, type PairSet } from '../../tools/make-pair-files.ts';
+
+const DTU = path.join(SHARED_DATA_DIR, 'dtu_scan24_nerf_baseline/data/dtu_scan24');
+const haveData = existsSync(path.join(DTU, 'transforms.json')) && existsSync(path.join(SHARED_MODELS_DIR, 'xfeat_640x640.onnx'));
+const haveColmap = spawnSync('colmap', ['help'], { encoding: 'utf8' }).status === 0;
+const env = { ANYVIEW_MODEL_DIR: SHARED_MODELS_DIR };
+const OUT = path.join(GENERATED_DIR, 'views-cli');
+
+let pairSets: PairSet[] = [];
+before(async () => {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  if (haveData) pairSets = await makePairFiles(SHARED_DATA_DIR, path.join(OUT, 'pairs'));
+});
+
+test('views: three DTU images give cameras, points, a valid GLB and a COLMAP model COLMAP accepts', { skip: !haveData }, async () => {
+  const images = ['000000.png', '000008.png', '000016.png'].map((n) => path.join(DTU, 'images', n));
+  const out = path.join(OUT, 'dtu3');
+  const result = await runCli(['views', ...images, '-o', out, '--json'], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.numRegistered, 3);
+  assert.ok(report.numSparsePoints > 200, `sparse points ${report.numSparsePoints}`);
+  assert.match(report.notes[0], /depth model/);
+  const cameras = JSON.parse(readFileSync(path.join(out, 'cameras.json'), 'utf8'));
+  assert.equal(cameras.pose, 'worldFromCamera');
+  assert.equal(cameras.views.length, 3);
+  // No intrinsics given: the focal is refined from the 1.2 * max(w, h) prior towards DTU's 2892 px.
+  for (const v of report.views) assert.ok(Math.abs(v.focalPx - 2892) / 2892 < 0.15, `focal ${v.focalPx}`);
+  const ply = decodePly(readFileSync(path.join(out, 'points.ply')));
+  assert.equal(ply.cloud.numPoints, report.numSparsePoints);
+
+  const validator = createRequire(import.meta.url)('gltf-validator') as {
+    validateBytes(data: Uint8Array): Promise<{ issues: { numErrors: number; messages: unknown[] } }>;
+  };
+  const validation = await validator.validateBytes(new Uint8Array(readFileSync(path.join(out, 'scene.glb'))));
+  assert.equal(validation.issues.numErrors, 0, JSON.stringify(validation.issues.messages.slice(0, 3)));
+
+  if (haveColmap) {
+    for (const dir of ['colmap/sparse/0', 'colmap/text']) {
+      const analyzer = spawnSync('colmap', ['model_analyzer', '--path', path.join(out, dir)], { encoding: 'utf8' });
+      assert.equal(analyzer.status, 0, analyzer.stderr);
+      const text = analyzer.stdout + analyzer.stderr;
+      assert.match(text, /Registered images: 3/);
+      assert.match(text, new RegExp(`Points: ${report.numSparsePoints}`));
+    }
+  }
+});
+
+test('eval poses: every DTU view registered, pairwise AUC@30 >= 90 against the ground truth', { skip: !haveData }, async () => {
+  const result = await runCli(['eval', 'poses', '--images', path.join(DTU, 'images'), '--gt', path.join(DTU, 'transforms.json'), '--json'], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.n, 6);
+  assert.equal(report.registered, 6);
+  assert.ok(report.auc30 >= 90, `AUC@30 ${report.auc30}`);
+  assert.ok(report.auc3 > 50, `AUC@3 ${report.auc3}`);
+  for (const key of ['auc3', 'auc30', 'registered', 'n']) assert.ok(key in report, key);
+});
+
+test('eval pose-pairs: SuperGlue keys on our TUM pair file; rotations are accurate', { skip: !haveData }, async () => {
+  const tum = pairSets.find((s) => s.name === 'tum')!;
+  const result = await runCli(['eval', 'pose-pairs', '--pairs', tum.file, '--images', tum.imagesDir, '--json'], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.n, 2);
+  for (const key of ['auc5', 'auc10', 'auc20']) assert.ok(report[key] >= 0 && report[key] <= 100, key);
+  // Baselines of 2-5 cm make the translation direction hard; the rotation must still be right.
+  for (const pair of report.pairs) assert.ok(pair.rotationErrorDeg < 1.5, `rotation error ${pair.rotationErrorDeg}`);
+});
+
+test('bad input: one view, identical views, a malformed pair file, a missing ground truth', { skip: !haveData }, async () => {
+  const one = await runCli(['views', path.join(DTU, 'images', '000000.png'), '-o', path.join(OUT, 'one')], { env });
+  assert.equal(one.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(one.stderr, /at least 2 views/);
+  assert.ok(!existsSync(path.join(OUT, 'one', 'cameras.json')));
+
+  const twins = path.join(OUT, 'twins');
+  mkdirSync(twins, { recursive: true });
+  copyFileSync(path.join(DTU, 'images', '000000.png'), path.join(twins, 'a.png'));
+  copyFileSync(path.join(DTU, 'images', '000000.png'), path.join(twins, 'b.png'));
+  const same = await runCli(['views', twins, '-o', path.join(OUT, 'twins-out')], { env });
+  assert.equal(same.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(same.stderr, /identical pixels/);
+  assert.ok(!existsSync(path.join(OUT, 'twins-out', 'cameras.json')));
+
+  const badPairs = path.join(OUT, 'bad-pairs.txt');
+  writeFileSync(badPairs, 'a.png b.png 0 0 1 2 3\n');
+  const pairs = await runCli(['eval', 'pose-pairs', '--pairs', badPairs, '--images', OUT], { env });
+  assert.equal(pairs.code, ERROR_TABLE.FORMAT.exitCode);
+  assert.match(pairs.stderr, /bad-pairs\.txt/);
+  assert.match(pairs.stderr, /line 1/);
+
+  const missing = await runCli(['eval', 'poses', '--images', DTU, '--gt', path.join(OUT, 'nope.json')], { env });
+  assert.equal(missing.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(missing.stderr, /nope\.json/);
+});
