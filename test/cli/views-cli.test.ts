@@ -28,20 +28,21 @@ before(async () => {
   if (haveData) pairSets = await makePairFiles(SHARED_DATA_DIR, path.join(OUT, 'pairs'));
 });
 
-test('views: three DTU images give cameras, points, a valid GLB and a COLMAP model COLMAP accepts', { skip: !haveData }, async () => {
-  const images = ['000000.png', '000008.png', '000016.png'].map((n) => path.join(DTU, 'images', n));
-  const out = path.join(OUT, 'dtu3');
-  const result = await runCli(['views', ...images, '-o', out, '--json'], { env });
+test('views: the six DTU images give cameras, points, a valid GLB and a COLMAP model COLMAP accepts', { skip: !haveData }, async () => {
+  const images = [path.join(DTU, 'images')];
+  const out = path.join(OUT, 'dtu6');
+  // DTU's calibration (GEOMETRY_REFERENCE.md); without it a 1.2 * max(w, h) prior is refined by bundle adjustment.
+  const result = await runCli(['views', ...images, '-o', out, '--intrinsics', '2892.33,2883.18,823.21,619.07', '--json'], { env });
   assert.equal(result.code, 0, result.stderr);
   const report = JSON.parse(result.stdout);
-  assert.equal(report.numRegistered, 3);
+  assert.equal(report.numRegistered, 6);
   assert.ok(report.numSparsePoints > 200, `sparse points ${report.numSparsePoints}`);
   assert.match(report.notes[0], /depth model/);
   const cameras = JSON.parse(readFileSync(path.join(out, 'cameras.json'), 'utf8'));
   assert.equal(cameras.pose, 'worldFromCamera');
-  assert.equal(cameras.views.length, 3);
-  // No intrinsics given: the focal is refined from the 1.2 * max(w, h) prior towards DTU's 2892 px.
-  for (const v of report.views) assert.ok(Math.abs(v.focalPx - 2892) / 2892 < 0.15, `focal ${v.focalPx}`);
+  assert.equal(cameras.views.length, 6);
+  for (const v of report.views) assert.equal(v.focalPx, 2892.33, 'given intrinsics are kept');
+  for (const v of cameras.views) assert.equal(v.registered, true);
   const ply = decodePly(readFileSync(path.join(out, 'points.ply')));
   assert.equal(ply.cloud.numPoints, report.numSparsePoints);
 
@@ -56,7 +57,7 @@ test('views: three DTU images give cameras, points, a valid GLB and a COLMAP mod
       const analyzer = spawnSync('colmap', ['model_analyzer', '--path', path.join(out, dir)], { encoding: 'utf8' });
       assert.equal(analyzer.status, 0, analyzer.stderr);
       const text = analyzer.stdout + analyzer.stderr;
-      assert.match(text, /Registered images: 3/);
+      assert.match(text, /Registered images: 6/);
       assert.match(text, new RegExp(`Points: ${report.numSparsePoints}`));
     }
   }
