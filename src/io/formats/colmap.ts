@@ -12,6 +12,7 @@
  *
  * This module depends only on core (the io layer rule), so the little quaternion math it needs is written here.
  */
+import { quaternionFromRotation, rotationFromQuaternion } from '../../core/quaternion.ts';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Intrinsics } from '../../core/camera.ts';
@@ -755,39 +756,6 @@ export function colmapPoseFromWorldFromCamera(worldFromCamera: Mat4): { qvec: Fl
     -(r[6]! * c[0]! + r[7]! * c[1]! + r[8]! * c[2]!),
   );
   return { qvec: quaternionFromRotation(r), tvec };
-}
-
-/** Rotation (row-major 3x3) of a Hamilton quaternion (w, x, y, z), normalised first. */
-function rotationFromQuaternion(q: ArrayLike<number>): Float64Array {
-  const n = Math.hypot(q[0]!, q[1]!, q[2]!, q[3]!);
-  const w = q[0]! / n, x = q[1]! / n, y = q[2]! / n, z = q[3]! / n;
-  return Float64Array.of(
-    1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-    2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-    2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-  );
-}
-
-/** Unit quaternion (w, x, y, z), w >= 0, of a rotation; Shepperd's method picks the stable branch. */
-function quaternionFromRotation(r: ArrayLike<number>): Float64Array {
-  const m00 = r[0]!, m01 = r[1]!, m02 = r[2]!, m10 = r[3]!, m11 = r[4]!, m12 = r[5]!, m20 = r[6]!, m21 = r[7]!, m22 = r[8]!;
-  const trace = m00 + m11 + m22;
-  let w: number, x: number, y: number, z: number;
-  if (trace > 0) {
-    const s = Math.sqrt(trace + 1) * 2;
-    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
-  } else if (m00 > m11 && m00 > m22) {
-    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
-    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
-  } else if (m11 > m22) {
-    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
-    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
-  } else {
-    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
-    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
-  }
-  const n = Math.hypot(w, x, y, z) * (w < 0 ? -1 : 1);
-  return Float64Array.of(w / n, x / n, y / n, z / n);
 }
 
 function isUint32(v: number): boolean {
