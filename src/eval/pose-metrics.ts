@@ -14,6 +14,7 @@
  * `camera_j from camera_i`, which makes the pairwise errors invariant to any similarity transform of either world,
  * so no alignment is needed for them.
  */
+import { median } from '../core/stats.ts';
 import { InputError } from '../core/errors.ts';
 import type { Mat4 } from '../core/mat4.ts';
 import { cross3, dot3, norm3, type Mat3, type Vec3 } from '../geometry/mat3.ts';
@@ -273,8 +274,3 @@ function allFinite(values: ArrayLike<number>): boolean {
   return true;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}

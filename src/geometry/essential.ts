@@ -17,7 +17,7 @@ import type { Intrinsics } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
 import { det3, rotationFromAxisAngle, mul3, type Mat3 } from './mat3.ts';
 import type { RigidPose } from './rigid.ts';
-import { runLoRansac, type RobustProblem } from './robust.ts';
+import { runLoRansac, type RobustProblem, samplingOptions, type RobustSamplingOptions } from './robust.ts';
 import {
   asFloat64Array, checkCorrespondences, composeSvd3, eightPointFundamental, normalizeFrobenius, sampsonErrorSquared, sampsonErrorsSquared, svd3,
 } from './fundamental.ts';
@@ -685,19 +685,10 @@ export function refineEssentialSampson(essential: Mat3, x0n: ArrayLike<number>, 
 // Robust estimation
 // ---------------------------------------------------------------------------------------------------------
 
-export interface EssentialOptions {
+/** Sampling settings (confidence, iterations, seed, local optimisation) as RobustSamplingOptions. */
+export interface EssentialOptions extends RobustSamplingOptions {
   /** Inlier threshold on the Sampson distance in normalised coordinates (e.g. 1 px / mean focal length). */
   readonly thresholdNormalized: number;
-  /** Default 0.9999. */
-  readonly confidence?: number;
-  /** Default 10000. */
-  readonly maxIterations?: number;
-  /** Default 0. */
-  readonly minIterations?: number;
-  /** Sampler seed. Default 0. */
-  readonly seed?: number;
-  /** LO-RANSAC local optimisation of new best models. Default true. */
-  readonly localOptimization?: boolean;
   /** Final Levenberg-Marquardt refinement of the Sampson error on all inliers. Default true. */
   readonly refine?: boolean;
 }
@@ -748,11 +739,7 @@ export function estimateEssential(x0In: ArrayLike<number>, x1In: ArrayLike<numbe
   };
   const result = runLoRansac(problem, {
     threshold,
-    confidence: options.confidence ?? 0.9999,
-    maxIterations: options.maxIterations ?? 10000,
-    minIterations: options.minIterations ?? 0,
-    seed: options.seed ?? 0,
-    localOptimization: options.localOptimization ?? true,
+    ...samplingOptions(options),
   });
   if (result === null) return null;
   const thresholdSquared = threshold * threshold;
@@ -899,14 +886,9 @@ export function recoverPoseFromEssential(
 // Pixel-level convenience
 // ---------------------------------------------------------------------------------------------------------
 
-export interface RelativePoseOptions {
+export interface RelativePoseOptions extends RobustSamplingOptions {
   /** Inlier threshold in pixels, converted to normalised units by the mean of fx0, fy0, fx1, fy1. Default 1. */
   readonly thresholdPx?: number;
-  readonly confidence?: number;
-  readonly maxIterations?: number;
-  readonly minIterations?: number;
-  readonly seed?: number;
-  readonly localOptimization?: boolean;
   readonly refine?: boolean;
   /** See RecoverPoseOptions. Default 50. */
   readonly maxDepth?: number;
@@ -957,12 +939,8 @@ export function estimateRelativePose(
   const meanFocal = (k0.fxPx + k0.fyPx + k1.fxPx + k1.fyPx) / 4;
   const x0n = normalizePixels(pixels0, k0), x1n = normalizePixels(pixels1, k1);
   const estimate = estimateEssential(x0n, x1n, {
+    ...samplingOptions(options),
     thresholdNormalized: thresholdPx / meanFocal,
-    confidence: options.confidence,
-    maxIterations: options.maxIterations,
-    minIterations: options.minIterations,
-    seed: options.seed,
-    localOptimization: options.localOptimization,
     refine: options.refine,
   });
   if (estimate === null) return null;

@@ -12,7 +12,7 @@ import { EigenvalueDecomposition, Matrix, SVD } from 'ml-matrix';
 import type { Intrinsics } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
 import { mul3, transpose3, type Mat3 } from './mat3.ts';
-import { runLoRansac, type RobustProblem } from './robust.ts';
+import { runLoRansac, type RobustProblem, samplingOptions, type RobustSamplingOptions } from './robust.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared linear building blocks
@@ -372,19 +372,10 @@ export function essentialFromFundamental(fundamental: Mat3, k0: Intrinsics, k1: 
 // Robust estimation
 // ---------------------------------------------------------------------------------------------------------
 
-export interface FundamentalOptions {
+/** Sampling settings (confidence, iterations, seed, local optimisation) as RobustSamplingOptions. */
+export interface FundamentalOptions extends RobustSamplingOptions {
   /** Inlier threshold on the Sampson distance, pixels. Default 1. */
   readonly thresholdPx?: number;
-  /** Default 0.9999. */
-  readonly confidence?: number;
-  /** Default 10000. */
-  readonly maxIterations?: number;
-  /** Default 0. */
-  readonly minIterations?: number;
-  /** Sampler seed. Default 0. */
-  readonly seed?: number;
-  /** Local optimisation of new best models (LO-RANSAC). Default true. */
-  readonly localOptimization?: boolean;
   /** Final re-weighted eight-point refinement on all inliers. Default true. */
   readonly refine?: boolean;
 }
@@ -456,11 +447,7 @@ export function estimateFundamental(pixels0In: ArrayLike<number>, pixels1In: Arr
   };
   const result = runLoRansac(problem, {
     threshold: thresholdPx,
-    confidence: options.confidence ?? 0.9999,
-    maxIterations: options.maxIterations ?? 10000,
-    minIterations: options.minIterations ?? 0,
-    seed: options.seed ?? 0,
-    localOptimization: options.localOptimization ?? true,
+    ...samplingOptions(options),
   });
   if (result === null) return null;
   const thresholdSquared = thresholdPx * thresholdPx;

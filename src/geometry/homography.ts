@@ -10,7 +10,7 @@
  */
 import { InputError } from '../core/errors.ts';
 import { mul3, type Mat3 } from './mat3.ts';
-import { runLoRansac, type RobustProblem } from './robust.ts';
+import { runLoRansac, type RobustProblem, samplingOptions, type RobustSamplingOptions } from './robust.ts';
 import {
   asFloat64Array, checkCorrespondences, hartleyNormalization, inverseNormalizationMatrix, normalizationMatrix, nullVectorFromNormalMatrix,
   type PointNormalization,
@@ -159,19 +159,10 @@ export function transferErrorsSquared(h: Mat3, points0: Float64Array, points1: F
   }
 }
 
-export interface HomographyOptions {
+/** Sampling settings (confidence, iterations, seed, local optimisation) as RobustSamplingOptions. */
+export interface HomographyOptions extends RobustSamplingOptions {
   /** Inlier threshold on the transfer error, pixels. Default 1. */
   readonly thresholdPx?: number;
-  /** Default 0.9999. */
-  readonly confidence?: number;
-  /** Default 10000. */
-  readonly maxIterations?: number;
-  /** Default 0. */
-  readonly minIterations?: number;
-  /** Sampler seed. Default 0. */
-  readonly seed?: number;
-  /** LO-RANSAC local optimisation. Default true. */
-  readonly localOptimization?: boolean;
 }
 
 export interface HomographyEstimate {
@@ -209,11 +200,7 @@ export function estimateHomography(pixels0In: ArrayLike<number>, pixels1In: Arra
   };
   const result = runLoRansac(problem, {
     threshold: thresholdPx,
-    confidence: options.confidence ?? 0.9999,
-    maxIterations: options.maxIterations ?? 10000,
-    minIterations: options.minIterations ?? 0,
-    seed: options.seed ?? 0,
-    localOptimization: options.localOptimization ?? true,
+    ...samplingOptions(options),
   });
   if (result === null) return null;
   return { homography: result.model, inliers: result.inliers, numInliers: result.numInliers, iterations: result.iterations };

@@ -39,9 +39,8 @@ export interface RobustProblem<M> {
   squaredResiduals?(model: M, out: Float64Array, begin: number, end: number): void;
 }
 
-export interface RobustOptions {
-  /** Inlier threshold on the residual (not squared). */
-  readonly threshold: number;
+/** How the sampling loop runs; every estimator built on runLoRansac takes these, with the defaults given here. */
+export interface RobustSamplingOptions {
   /** Probability that at least one all-inlier sample was drawn when the loop stops. Default 0.9999. */
   readonly confidence?: number;
   /** Default 10000. */
@@ -52,6 +51,17 @@ export interface RobustOptions {
   readonly seed?: number;
   /** Run local optimisation whenever a new best model is found (needs fitNonMinimal). Default true. */
   readonly localOptimization?: boolean;
+}
+
+export interface RobustOptions extends RobustSamplingOptions {
+  /** Inlier threshold on the residual (not squared). */
+  readonly threshold: number;
+}
+
+/** The sampling options out of an estimator's options, so callers' values reach runLoRansac and its defaults apply. */
+export function samplingOptions(options: RobustSamplingOptions): RobustSamplingOptions {
+  const { confidence, maxIterations, minIterations, seed, localOptimization } = options;
+  return { confidence, maxIterations, minIterations, seed, localOptimization };
 }
 
 export interface RobustResult<M> {

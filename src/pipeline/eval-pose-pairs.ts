@@ -6,6 +6,7 @@
  * mean focal), cheirality. Error = max(rotation error, folded translation-direction error); a pair without a
  * pose is an infinite error. AUC@5/10/20 as SuperGlue's pose_auc.
  */
+import { median } from '../core/stats.ts';
 import path from 'node:path';
 import { createIntrinsics, type Intrinsics } from '../core/camera.ts';
 import type { RunContext } from '../core/context.ts';
@@ -20,7 +21,7 @@ import type { LocalFeatures } from '../models/xfeat.ts';
 import { readPairFile, type PosePair } from '../eval/pair-file.ts';
 import { poseAucSuperGlue, relativePoseErrorDeg } from '../eval/pose-metrics.ts';
 import type { ModelLocations } from './depth-estimator.ts';
-import { openFeatureToolkit, type FeatureOptions, DEFAULT_FEATURE_OPTIONS } from './views-features.ts';
+import { DEFAULT_FEATURE_OPTIONS, matchedPixels, openFeatureToolkit, type FeatureOptions } from './views-features.ts';
 
 export interface PosePairsEvalOptions {
   readonly pairsFile: string;
@@ -76,12 +77,6 @@ function intrinsicsOfK(k: Mat3, width: number, height: number): Intrinsics {
   return createIntrinsics({ fxPx: k[0]!, fyPx: k[4]!, cxPx: k[2]!, cyPx: k[5]!, width, height });
 }
 
-function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Features of the image as stored, extracted after turning it by the pair file's quarter turns. */
 async function featuresOf(
@@ -127,11 +122,8 @@ export async function evaluatePosePairs(
     const { image: image0, features: f0 } = await load(pair.name0, pair.rotation0);
     const { image: image1, features: f1 } = await load(pair.name1, pair.rotation1);
     const matches = await toolkit.matcher.match(f0, f1, options.features.minSimilarity !== undefined ? { minSimilarity: options.features.minSimilarity } : {}, context);
-    const px0 = new Float64Array(matches.count * 2), px1 = new Float64Array(matches.count * 2);
-    for (let i = 0; i < matches.count; i++) {
-      px0[2 * i] = f0.keypoints[2 * matches.indices0[i]!]!; px0[2 * i + 1] = f0.keypoints[2 * matches.indices0[i]! + 1]!;
-      px1[2 * i] = f1.keypoints[2 * matches.indices1[i]!]!; px1[2 * i + 1] = f1.keypoints[2 * matches.indices1[i]! + 1]!;
-    }
+    const px0 = matchedPixels(f0.keypoints, matches.indices0);
+    const px1 = matchedPixels(f1.keypoints, matches.indices1);
     const k0 = intrinsicsOfK(pair.k0, image0.width, image0.height);
     const k1 = intrinsicsOfK(pair.k1, image1.width, image1.height);
     // The protocol's threshold is in 640x480 pixels; in stored pixels it grows with the image.

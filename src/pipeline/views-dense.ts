@@ -4,12 +4,16 @@
  * space: disparity for disparity models, depth otherwise), views that do not fit are rejected, and the aligned
  * maps are unprojected through the view's camera and fused (confidence / cross-view consistency, voxels, cap).
  */
+import { median } from '../core/stats.ts';
 import type { Camera, Intrinsics } from '../core/camera.ts';
 import type { RunContext } from '../core/context.ts';
 import { throwIfAborted } from '../core/errors.ts';
 import type { Depth } from '../core/depth.ts';
 import { createImage, type Image } from '../core/image.ts';
-import { createPointMap, type PointCloud } from '../core/points.ts';
+import { createPointMap, type PointCloud, type PointMap } from '../core/points.ts';
+import { createDepth } from '../core/depth.ts';
+import { transformPoint } from '../core/mat4.ts';
+import { unprojectDepth } from '../geometry/unproject.ts';
 import { decodeImage, type AlphaHandling } from '../io/decode-image.ts';
 import { alignDepthToDepth, alignDisparityToDepth, type PixelSample } from '../geometry/align-scale-shift.ts';
 import { fusePointClouds, type FusionStats, type FusionView, type VoxelGridSpec } from '../geometry/fusion.ts';
@@ -74,10 +78,6 @@ export function sparseDepthSamples(reconstruction: Reconstruction, view: number,
   return samples;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : Number.NaN;
-}
 
 /**
  * Subsamples an aligned depth map, its image and intrinsics by an integer stride (nearest pixel at each block's
@@ -103,21 +103,14 @@ export function strideSubsample(depth: Float32Array, image: Image<Uint8Array>, i
   return { depth: outDepth, image: createImage({ width: w, height: h, channels: 3, colorSpace: 'srgb', data: outRgb }), intrinsics: k };
 }
 
-/** World points of a z-depth map seen by a camera (NaN where the depth is invalid). */
-function worldPointMap(depth: Float32Array, k: Intrinsics, cameraFromWorld: RigidPose) {
-  const worldFromCamera = invertPose(cameraFromWorld);
-  const r = worldFromCamera.rotation, t = worldFromCamera.translation;
-  const points = new Float32Array(k.width * k.height * 3);
-  for (let y = 0; y < k.height; y++) {
-    for (let x = 0; x < k.width; x++) {
-      const i = y * k.width + x;
-      const z = depth[i]!;
-      if (!(z > 0) || !Number.isFinite(z)) { points[3 * i] = points[3 * i + 1] = points[3 * i + 2] = Number.NaN; continue; }
-      const cx = ((x - k.cxPx) / k.fxPx) * z, cy = ((y - k.cyPx) / k.fyPx) * z;
-      points[3 * i] = r[0]! * cx + r[1]! * cy + r[2]! * z + t[0]!;
-      points[3 * i + 1] = r[3]! * cx + r[4]! * cy + r[5]! * z + t[1]!;
-      points[3 * i + 2] = r[6]! * cx + r[7]! * cy + r[8]! * z + t[2]!;
-    }
+/** World points of a z-depth map seen by a camera (NaN where the depth is invalid): unproject, then move to world. */
+function worldPointMap(depth: Float32Array, k: Intrinsics, cameraFromWorld: RigidPose): PointMap {
+  const cameraPoints = unprojectDepth(createDepth({ kind: 'relativeDepth', width: k.width, height: k.height, data: depth }), k);
+  const worldFromCamera = poseToMat4(invertPose(cameraFromWorld));
+  const points = cameraPoints.points;
+  for (let o = 0; o < points.length; o += 3) {
+    if (Number.isNaN(points[o + 2]!)) continue;
+    transformPoint(worldFromCamera, points[o]!, points[o + 1]!, points[o + 2]!, points, o);
   }
   return createPointMap({ width: k.width, height: k.height, frame: 'world', points });
 }

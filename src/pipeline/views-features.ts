@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import type { Intrinsics } from '../core/camera.ts';
 import type { RunContext } from '../core/context.ts';
-import { throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { estimateRelativePose } from '../geometry/essential.ts';
 import { estimateFundamental } from '../geometry/fundamental.ts';
@@ -108,7 +107,8 @@ export interface PairVerification {
   readonly rejected?: 'tooFewMatches' | 'noModel' | 'tooFewInliers';
 }
 
-function gather(keypoints: Float32Array, indices: Uint32Array): Float64Array {
+/** Pixel coordinates (x, y interleaved) of the keypoints at `indices`, e.g. one side of a set of matches. */
+export function matchedPixels(keypoints: Float32Array, indices: Uint32Array): Float64Array {
   const out = new Float64Array(indices.length * 2);
   for (let i = 0; i < indices.length; i++) {
     out[2 * i] = keypoints[2 * indices[i]!]!;
@@ -130,8 +130,8 @@ export function verifyPair(
 ): PairVerification {
   const numMatches = matches.count;
   if (numMatches < Math.max(options.minInliers, 8)) return { pair: null, numMatches, numInliers: 0, rejected: 'tooFewMatches' };
-  const px0 = gather(f0.keypoints, matches.indices0);
-  const px1 = gather(f1.keypoints, matches.indices1);
+  const px0 = matchedPixels(f0.keypoints, matches.indices0);
+  const px1 = matchedPixels(f1.keypoints, matches.indices1);
   const thresholdPx = options.thresholdPx * Math.max(scale0, scale1);
   let inliers: Uint8Array;
   if (!calibrated) {
@@ -183,18 +183,4 @@ function buildPair(
     ...(usablePose ? { pose1From0: pose.pose1From0 } : {}),
     ...(pose !== null ? { medianTriangulationAngleDeg: pose.medianTriangulationAngleDeg } : {}),
   };
-}
-
-/** Extracts features for images one at a time (the network uses both cores itself). */
-export async function extractAll(
-  toolkit: FeatureToolkit, images: readonly (() => Promise<Image<Uint8Array>>)[], onEach: (index: number, features: LocalFeatures, image: Image<Uint8Array>) => void,
-  context: RunContext = {},
-): Promise<void> {
-  for (let i = 0; i < images.length; i++) {
-    throwIfAborted(context.signal);
-    const image = await images[i]!();
-    const features = await toolkit.extractor.extract(image, context);
-    onEach(i, features, image);
-    context.onProgress?.({ stage: 'features', done: i + 1, total: images.length, unit: 'images' });
-  }
 }
