@@ -11,6 +11,25 @@ export function parsePositiveInt(flag: string) {
   };
 }
 
+export function parseNonNegativeInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got "${value}".`);
+    return n;
+  };
+}
+
+export function parsePositiveIntList(flag: string) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((v) => v.trim());
+    const out = parts.map(Number);
+    if (parts.length === 0 || out.some((n) => !Number.isInteger(n) || n <= 0)) {
+      throw new InvalidArgumentError(`${flag} must be positive integers separated by commas, got "${value}".`);
+    }
+    return out;
+  };
+}
+
 export function parsePositiveNumber(flag: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -108,7 +108,7 @@ export async function evaluatePosePairs(
     let entry = cache.get(key);
     if (!entry) {
       const image = await decodeImage({ path: path.resolve(options.imagesDir, name) }, { alpha: options.alpha });
-      entry = { image, features: await featuresOf((im) => toolkit.extractor.extract(im, context), image, turns) };
+      entry = { image, features: await featuresOf((im) => toolkit.extract(im, context), image, turns) };
       if (cache.size >= 32) cache.delete(cache.keys().next().value!);
     } else {
       cache.delete(key);

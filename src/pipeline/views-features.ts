@@ -11,6 +11,7 @@ import { estimateFundamental } from '../geometry/fundamental.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import { resolveFeatureModel } from '../models/feature-models.ts';
 import { createMutualNearestMatcher, type DescriptorMatches, type MutualNearestMatcher } from '../models/matcher-graph.ts';
+import { extractMultiResolutionFeatures, featurePixelScale } from '../models/feature-tiling.ts';
 import { createXFeatExtractor, openXFeatSession, type LocalFeatures, type XFeatExtractor } from '../models/xfeat.ts';
 import type { VerifiedPair } from '../sfm/types.ts';
 import type { ModelLocations } from './depth-estimator.ts';
@@ -18,7 +19,14 @@ import type { ModelLocations } from './depth-estimator.ts';
 export interface FeatureOptions {
   /** Feature network id (`xfeat-640x640`, ...) or .onnx path. */
   readonly modelIdOrPath: string;
+  /** Keypoints per image at most (over all tiles). */
   readonly maxKeypoints: number;
+  /**
+   * Long sides (pixels) at which features are detected, finest first: at each, a larger image is scaled to it
+   * and covered by tiles of the network's input size (models/feature-tiling.ts); images are never enlarged.
+   * Several levels let views at different distances match (the descriptors are not scale-invariant).
+   */
+  readonly resolutionsPx: readonly number[];
   /** Mutual nearest neighbours below this cosine similarity are dropped; undefined keeps all. */
   readonly minSimilarity: number | undefined;
   readonly allowDownload: boolean;
@@ -30,8 +38,6 @@ export interface VerificationOptions {
   readonly thresholdPx: number;
   /** A pair needs this many geometric inliers to count as overlapping. */
   readonly minInliers: number;
-  /** Below this median triangulation angle a pair gives matches but no relative pose (near pure rotation). */
-  readonly minTriangulationAngleDeg: number;
   /** RANSAC budget per pair: pairs that do not overlap would otherwise run to the global maximum. */
   readonly maxIterations: number;
   readonly seed: number;
@@ -40,6 +46,9 @@ export interface VerificationOptions {
 export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
   modelIdOrPath: 'xfeat-640x640',
   maxKeypoints: 4096,
+  // One squeezed pass: fast and, with the loop check, the most reliable registration on DTU and lego; a
+  // tiled finer level (e.g. [1280] or [1280, 640]) gives more precise poses when every view links strongly.
+  resolutionsPx: [640],
   // XFeat's own match() threshold: drops most wrong matches before RANSAC, so verification stays cheap.
   minSimilarity: 0.82,
   allowDownload: true,
@@ -48,7 +57,6 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
 export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = Object.freeze({
   thresholdPx: 1.5,
   minInliers: 30,
-  minTriangulationAngleDeg: 1,
   maxIterations: 2000,
   seed: 0,
 });
@@ -58,6 +66,10 @@ export interface FeatureToolkit {
   readonly extractor: XFeatExtractor;
   readonly matcher: MutualNearestMatcher;
   readonly modelPath: string;
+  /** Features of one image at the options' resolution (tiled when larger than the network input). */
+  extract(image: Image<Uint8Array>, context?: RunContext): Promise<LocalFeatures>;
+  /** Image pixels per network pixel for an image of this size (thresholds are given in network pixels). */
+  pixelScale(width: number, height: number): number;
 }
 
 export async function openFeatureToolkit(
@@ -70,7 +82,14 @@ export async function openFeatureToolkit(
   const session = await openXFeatSession(backend, resolved.path, sessionOptions);
   const extractor = createXFeatExtractor(session, { maxKeypoints: options.maxKeypoints });
   const matcher = await createMutualNearestMatcher(backend, sessionOptions);
-  return { extractor, matcher, modelPath: resolved.path };
+  const { resolutionsPx, maxKeypoints } = options;
+  const finest = Math.max(...resolutionsPx);
+  return {
+    extractor, matcher, modelPath: resolved.path,
+    extract: (image, ctx) => extractMultiResolutionFeatures(extractor, image, { resolutionsPx, maxKeypoints }, ctx),
+    // Thresholds follow the finest level: its keypoints are the precise ones.
+    pixelScale: (width, height) => featurePixelScale(width, height, extractor.inputWidth, extractor.inputHeight, finest),
+  };
 }
 
 /** Colour of the image at each keypoint (nearest pixel), for coloured sparse points. */
@@ -92,11 +111,6 @@ export function keypointColors(image: Image<Uint8Array>, keypoints: Float32Array
 /** A content hash of decoded pixels, to find identical views (they carry no baseline). */
 export function pixelHash(image: Image<Uint8Array>): string {
   return createHash('sha1').update(`${image.width}x${image.height}x${image.channels}`).update(image.data).digest('hex');
-}
-
-/** Scale from feature-network pixels to this image's pixels (the larger of the two axes). */
-export function featureScale(features: Pick<LocalFeatures, 'width' | 'height'>, extractor: Pick<XFeatExtractor, 'inputWidth' | 'inputHeight'>): number {
-  return Math.max(features.width / extractor.inputWidth, features.height / extractor.inputHeight);
 }
 
 export interface PairVerification {
@@ -163,24 +177,22 @@ export function verifyPair(
     }
     // Essential inliers, not only cheirality inliers: distant points (beyond 50 baselines) are still good matches.
     const finalIndex = inlierIndex.filter((_, i) => pose.essentialInliers[i] === 1);
-    return { pair: buildPair(view0, view1, matches, finalIndex, pose, options), numMatches, numInliers: finalIndex.length };
+    return { pair: buildPair(view0, view1, matches, finalIndex, pose), numMatches, numInliers: finalIndex.length };
   }
-  return { pair: buildPair(view0, view1, matches, inlierIndex, pose, options), numMatches, numInliers: count };
+  return { pair: buildPair(view0, view1, matches, inlierIndex, pose), numMatches, numInliers: count };
 }
 
 function buildPair(
   view0: number, view1: number, matches: DescriptorMatches, kept: Uint32Array,
-  pose: ReturnType<typeof estimateRelativePose>, options: VerificationOptions,
+  pose: ReturnType<typeof estimateRelativePose>,
 ): VerifiedPair {
   const pairs = new Uint32Array(kept.length * 2);
   for (let i = 0; i < kept.length; i++) {
     pairs[2 * i] = matches.indices0[kept[i]!]!;
     pairs[2 * i + 1] = matches.indices1[kept[i]!]!;
   }
-  const usablePose = pose !== null && pose.medianTriangulationAngleDeg >= options.minTriangulationAngleDeg;
   return {
     view0, view1, matches: pairs,
-    ...(usablePose ? { pose1From0: pose.pose1From0 } : {}),
-    ...(pose !== null ? { medianTriangulationAngleDeg: pose.medianTriangulationAngleDeg } : {}),
+    ...(pose !== null ? { pose1From0: pose.pose1From0, medianTriangulationAngleDeg: pose.medianTriangulationAngleDeg } : {}),
   };
 }

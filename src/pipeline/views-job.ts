@@ -61,6 +61,8 @@ export interface ViewsJobReport {
   readonly unregistered: readonly string[];
   readonly numSparsePoints: number;
   readonly verifiedPairs: number;
+  /** Verified pairs left out because their rotation closes no consistent loop (repeated or symmetric structure). */
+  readonly loopRejectedPairs: number;
   readonly matchedPairs: number;
   readonly dense?: { readonly numPoints: number; readonly viewsUsed: number; readonly views: readonly DenseViewReport[] };
   /** What the run could not do and how to get it. */
@@ -123,6 +125,7 @@ export async function runViewsJob(
     unregistered,
     numSparsePoints: reconstruction.points.length,
     verifiedPairs: sparse.verifiedPairs,
+    loopRejectedPairs: sparse.loopRejectedPairs,
     matchedPairs: sparse.matchedPairs,
     ...(dense ? { dense } : {}),
     notes,

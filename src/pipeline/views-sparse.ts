@@ -18,10 +18,11 @@ import type { LocalFeatures } from '../models/xfeat.ts';
 import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
 import { autoPairStrategy, selectPairs, type PairStrategy } from '../sfm/pair-selection.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
+import { filterPairsByRotationCycles } from '../sfm/view-graph.ts';
 import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } from './camera-prior.ts';
 import type { ModelLocations } from './depth-estimator.ts';
 import {
-  featureScale, keypointColors, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
+  keypointColors, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
 } from './views-features.ts';
 
 export type PairChoice = 'auto' | 'exhaustive' | 'sequential';
@@ -54,10 +55,17 @@ export interface SparseView {
 export interface SparseResult {
   readonly views: readonly SparseView[];
   readonly reconstruction: Reconstruction;
+  /** Pairs that passed two-view verification and the loop check. */
   readonly verifiedPairs: number;
+  /** Pairs that passed two-view verification but whose rotation closes no consistent loop (repeated structure). */
+  readonly loopRejectedPairs: number;
   readonly matchedPairs: number;
   readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number };
 }
+
+/** Loop (rotation cycle) tolerance with known intrinsics, and with a focal prior only (degrees). */
+const CYCLE_ERROR_CALIBRATED_DEG = 5;
+const CYCLE_ERROR_PRIOR_DEG = 10;
 
 /** Names relative to the inputs' common folder, so `a/x.jpg` and `b/x.jpg` stay apart. */
 export function viewNames(paths: readonly string[]): string[] {
@@ -109,7 +117,7 @@ export async function reconstructSparse(
     const hash = pixelHash(image);
     const known = options.knownIntrinsics?.[i];
     const prior = known ? { intrinsics: known, source: 'known' as const } : intrinsicsPrior(image.width, image.height, await readExifCamera(bytes), options.cameraPrior);
-    const features = await toolkit.extractor.extract(image, context);
+    const features = await toolkit.extract(image, context);
     const duplicateOf = seen.get(hash);
     if (duplicateOf !== undefined) log?.warn(`${file}: identical pixels to ${duplicateOf}; it adds no viewpoint and is left out.`);
     else seen.set(hash, file);
@@ -140,9 +148,9 @@ export async function reconstructSparse(
     const fi = views[i]!.features, fj = views[j]!.features;
     const matches = await toolkit.matcher.match(fi, fj, options.features.minSimilarity !== undefined ? { minSimilarity: options.features.minSimilarity } : {}, context);
     const result = verifyPair(i, j, fi, fj, intrinsics[i]!, intrinsics[j]!, calibrated(i) && calibrated(j), matches,
-      featureScale(fi, toolkit.extractor), featureScale(fj, toolkit.extractor), { ...options.verification, seed: options.seed + done });
+      toolkit.pixelScale(fi.width, fi.height), toolkit.pixelScale(fj.width, fj.height), { ...options.verification, seed: options.seed + done });
     if (result.pair) verified.push(result.pair);
-    log?.debug(`pair ${views[i]!.name} - ${views[j]!.name}: ${result.numMatches} matches, ${result.numInliers} inliers${result.rejected ? ` (${result.rejected})` : ''}`);
+      log?.debug(`pair ${views[i]!.name} - ${views[j]!.name}: ${result.numMatches} matches, ${result.numInliers} inliers${result.rejected ? ` (${result.rejected})` : ''}`);
     context.onProgress?.({ stage: 'matching', done: done + 1, total: candidatePairs.length, unit: 'steps' });
   }
   const matchingMs = performance.now() - t1;
@@ -157,14 +165,20 @@ export async function reconstructSparse(
     index: i, name: v.name, intrinsics: intrinsics[i]!, keypoints: v.features.keypoints, keypointColors: colors[i]!,
   }));
   const anyPrior = active.some((i) => !calibrated(i));
-  const reconstruction = reconstructIncremental(sfmViews, verified, {
+  // Pairs of repeated or symmetric structure pass two-view verification with a wrong pose; loops expose them.
+  // A focal prior makes every relative rotation a little wrong, so loops close less tightly.
+  const { kept, rejected } = filterPairsByRotationCycles(verified, { maxCycleErrorDeg: anyPrior ? CYCLE_ERROR_PRIOR_DEG : CYCLE_ERROR_CALIBRATED_DEG });
+  for (const pair of rejected) {
+    log?.debug(`pair ${views[pair.view0]!.name} - ${views[pair.view1]!.name}: rejected, its relative rotation closes no consistent loop`);
+  }
+  const reconstruction = reconstructIncremental(sfmViews, kept, {
     seed: options.seed,
     refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
     ...options.sfm,
   }, context);
   const sfmMs = performance.now() - t2;
   return {
-    views, reconstruction, verifiedPairs: verified.length, matchedPairs: candidatePairs.length,
+    views, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,
     timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs },
   };
 }

@@ -102,6 +102,31 @@ test('a scene in two disconnected parts returns the larger part, nulls for the r
   assert.deepEqual(reconstructIncremental(scene.views, pairs, { seed: 3 }), reconstruction);
 });
 
+test('several models: a small part that seeds first and links to the rest only by false matches does not hide the larger part', () => {
+  const scene = createSyntheticScene({ numViews: 16, numPoints: 1200, seed: 8, noisePx: 0.5, outlierRatio: 0.1 });
+  const larger = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const smaller = new Set([10, 11, 12, 13, 14, 15]);
+  // The larger part's pairs keep a third of their matches, so the smaller part holds the strongest pair and seeds
+  // the first model; a bridge of chance matches (no pose) joins the two parts into one view graph.
+  const thinned = pairsWithin(scene.pairs, larger).map((p) => ({ ...p, matches: p.matches.slice(0, 2 * Math.floor(p.matches.length / 6)) }));
+  let state = 12345;
+  const random = (n: number): number => { state = (state * 1103515245 + 12345) % 2147483648; return state % n; };
+  const bridgeMatches = new Uint32Array(120);
+  for (let m = 0; m < 60; m++) {
+    bridgeMatches[2 * m] = random(scene.views[10]!.keypoints.length / 2);
+    bridgeMatches[2 * m + 1] = random(scene.views[0]!.keypoints.length / 2);
+  }
+  const pairs = [...pairsWithin(scene.pairs, smaller), ...thinned, { view0: 10, view1: 0, matches: bridgeMatches }];
+  const reconstruction = reconstructIncremental(scene.views, pairs, { seed: 3 });
+  assertFiniteResult(reconstruction);
+  assert.deepEqual(registeredViews(reconstruction), [...larger]);
+  const errors = poseErrors(reconstruction, scene.cameraFromWorld); // a third of the matches: looser than above
+  assert.ok(errors.rotationDeg < 0.5 && errors.centre < 0.02 * scene.sceneSize, JSON.stringify(errors));
+  // With one model only, the seed's part is all there is.
+  const single = reconstructIncremental(scene.views, pairs, { seed: 3, maxModels: 1 });
+  assert.deepEqual(registeredViews(single), [...smaller]);
+});
+
 test('too few matches: no crash, no poses, no points; a view without matches stays unregistered', () => {
   const scene = createSyntheticScene({ numViews: 8, numPoints: 600, seed: 9, noisePx: 0.5 });
   const empty = reconstructIncremental(scene.views, [], {});

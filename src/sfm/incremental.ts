@@ -37,12 +37,23 @@ export interface IncrementalOptions {
   readonly minInitialTriangulationAngleDeg?: number;
   /** ... and must yield at least this many points after two-view refinement. Default 20. */
   readonly minInitialPoints?: number;
-  /** Initial pairs tried before giving up. Default 20. */
+  /** Initial pairs tried before giving up (over all models). Default 20. */
   readonly maxInitialPairAttempts?: number;
-  /** PnP inlier threshold (pixels). Default 4. */
+  /** Models started at most (each from an initial pair outside the earlier ones); the largest wins. Default 4. */
+  readonly maxModels?: number;
+  /**
+   * PnP inlier threshold (pixels). Default 12, COLMAP's: a new view is only located here, and its 2-D/3-D
+   * correspondences carry the error of both the keypoints and the still-unrefined points; the inliers then
+   * go through bundle adjustment and the 4 px reprojection filter.
+   */
   readonly absolutePoseThresholdPx?: number;
   /** A view is registered only with at least this many PnP inliers. Default 15. */
   readonly minRegistrationInliers?: number;
+  /**
+   * ... and with at least this fraction of its 2-D/3-D correspondences as inliers (COLMAP's default): a view
+   * reached through repeated or symmetric structure fits only a few of its correspondences. Default 0.25.
+   */
+  readonly minRegistrationInlierRatio?: number;
   /** Points need this much parallax between two of their observations (degrees). Default 1.5. */
   readonly minTriangulationAngleDeg?: number;
   /** Observations reprojecting worse than this (pixels) are dropped. Default 4. */
@@ -65,8 +76,10 @@ interface ResolvedOptions {
   readonly minInitialTriangulationAngleDeg: number;
   readonly minInitialPoints: number;
   readonly maxInitialPairAttempts: number;
+  readonly maxModels: number;
   readonly absolutePoseThresholdPx: number;
   readonly minRegistrationInliers: number;
+  readonly minRegistrationInlierRatio: number;
   readonly minTriangulationAngleDeg: number;
   readonly maxReprojectionErrorPx: number;
   readonly localBundleCameras: number;
@@ -83,8 +96,10 @@ function resolveOptions(options: IncrementalOptions): ResolvedOptions {
     minInitialTriangulationAngleDeg: options.minInitialTriangulationAngleDeg ?? 3,
     minInitialPoints: options.minInitialPoints ?? 20,
     maxInitialPairAttempts: options.maxInitialPairAttempts ?? 20,
-    absolutePoseThresholdPx: options.absolutePoseThresholdPx ?? 4,
+    maxModels: options.maxModels ?? 4,
+    absolutePoseThresholdPx: options.absolutePoseThresholdPx ?? 12,
     minRegistrationInliers: options.minRegistrationInliers ?? 15,
+    minRegistrationInlierRatio: options.minRegistrationInlierRatio ?? 0.25,
     minTriangulationAngleDeg: options.minTriangulationAngleDeg ?? 1.5,
     maxReprojectionErrorPx: options.maxReprojectionErrorPx ?? 4,
     localBundleCameras: options.localBundleCameras ?? 6,
@@ -95,6 +110,9 @@ function resolveOptions(options: IncrementalOptions): ResolvedOptions {
   };
   for (const key of ['absolutePoseThresholdPx', 'maxReprojectionErrorPx'] as const) {
     if (!(resolved[key] > 0)) throw new InputError(`Incremental SfM option ${key} (${resolved[key]}) must be positive.`);
+  }
+  if (!(resolved.minRegistrationInlierRatio >= 0 && resolved.minRegistrationInlierRatio <= 1)) {
+    throw new InputError(`minRegistrationInlierRatio (${resolved.minRegistrationInlierRatio}) must be between 0 and 1.`);
   }
   if (!(resolved.minRegistrationInliers >= 4)) throw new InputError(`minRegistrationInliers (${resolved.minRegistrationInliers}) must be at least 4.`);
   if (!(resolved.localBundleCameras >= 1)) throw new InputError(`localBundleCameras (${resolved.localBundleCameras}) must be at least 1.`);
@@ -563,7 +581,11 @@ function registerView(model: Model, v: number, options: ResolvedOptions): boolea
     seed: options.seed * 7919 + v,
     maxIterations: 2000,
   });
-  if (result === null || result.numInliers < options.minRegistrationInliers || !isFinitePose(result.cameraFromWorld)) return false;
+  if (result === null || result.numInliers < options.minRegistrationInliers
+    || result.numInliers < options.minRegistrationInlierRatio * entries.length
+    || !isFinitePose(result.cameraFromWorld)) {
+    return false;
+  }
   model.poses[v] = result.cameraFromWorld;
   entries.forEach((k, i) => { if (result.inliers[i]) model.active[k] = 1; });
   return true;
@@ -603,7 +625,10 @@ function tracksOfView(model: Model, v: number): number[] {
 /**
  * Reconstructs cameras and a point cloud from views and their verified pairs. Views that cannot be joined to
  * the model come back with null poses; with no usable initial pair every pose is null and there are no points.
- * Emits 'sfm' progress events (registered views / total) and honours the context's abort signal.
+ * Like COLMAP's mapper it may build several models: when one stops short of every view, another starts from
+ * an initial pair among the views it left out (a first model grown from a wrongly linked cluster, e.g. the
+ * far side of a symmetric object, must not hide a larger correct one), and the model with the most registered
+ * views wins. Emits 'sfm' progress events (registered views / total) and honours the context's abort signal.
  */
 export function reconstructIncremental(
   views: readonly SfmView[],
@@ -620,24 +645,52 @@ export function reconstructIncremental(
   const report = (done: number): void => context.onProgress?.({ stage: 'sfm', done, total, unit: 'images' });
   const tracks = buildTracks(views, pairs);
   const model = createModel(views, tracks);
-
-  let initialized = false;
   const candidates = initialPairCandidates(model, pairs, resolved);
-  for (const candidate of candidates.slice(0, resolved.maxInitialPairAttempts)) {
-    throwIfAborted(signal);
-    if (initialize(model, candidate, resolved, signal)) { initialized = true; break; }
-    context.log?.debug(`sfm: initial pair (${candidate.pair.view0}, ${candidate.pair.view1}) rejected`);
+
+  let best: Reconstruction | null = null;
+  let bestRegistered = 0;
+  const covered = new Set<number>(); // views registered by an earlier model
+  const tried = new Set<PairTracks>();
+  let attemptsLeft = resolved.maxInitialPairAttempts;
+  for (let modelIndex = 0; modelIndex < resolved.maxModels; modelIndex++) {
+    // A new model can only win if the views no model holds yet, plus its initial pair's side, outnumber the best.
+    if (best !== null && total - covered.size <= bestRegistered) break;
+    let initialized = false;
+    for (const candidate of candidates) {
+      if (attemptsLeft <= 0) break;
+      if (tried.has(candidate) || covered.has(candidate.pair.view0) || covered.has(candidate.pair.view1)) continue;
+      throwIfAborted(signal);
+      attemptsLeft--;
+      tried.add(candidate);
+      if (initialize(model, candidate, resolved, signal)) { initialized = true; break; }
+      context.log?.debug(`sfm: initial pair (${candidate.pair.view0}, ${candidate.pair.view1}) rejected`);
+    }
+    if (!initialized) break;
+    growModel(model, resolved, signal, report);
+    const registered = registeredViews(model);
+    for (const v of registered) covered.add(v);
+    context.log?.debug(`sfm: model ${modelIndex + 1} registered ${registered.length} of ${total} views`);
+    if (registered.length > bestRegistered) {
+      best = buildReconstruction(model);
+      bestRegistered = registered.length;
+    }
+    if (bestRegistered === total) break;
   }
-  if (!initialized) {
+  if (best === null) {
     resetModel(model);
     report(0);
     return buildReconstruction(model);
   }
+  report(bestRegistered);
+  return best;
+}
+
+/** From an initialised two-view model: register views one by one (PnP), triangulate, bundle-adjust, refine. */
+function growModel(model: Model, resolved: ResolvedOptions, signal: AbortSignal | undefined, report: (done: number) => void): void {
   let numRegistered = 2;
   let registeredAtLastGlobal = 2;
   report(numRegistered);
-
-  const attempts = new Uint32Array(views.length);
+  const attempts = new Uint32Array(model.views.length);
   let failedSinceGrowth = new Set<number>();
   for (;;) {
     throwIfAborted(signal);
@@ -652,9 +705,10 @@ export function reconstructIncremental(
     failedSinceGrowth = new Set();
     numRegistered++;
     extendAndTriangulate(model, resolved, tracksOfView(model, v));
+    // The local bundle holds every point the local cameras see: a camera moved by only some of its points
+    // would leave the others misplaced.
     const local = [v, ...strongestNeighbours(model, v, resolved.localBundleCameras - 1)];
-    const localTracks = pointTracksOfViews(model, [v]);
-    adjustBundle(model, { variableViews: local, pointTracks: localTracks, refineIntrinsics: resolved.refineIntrinsics, maxIterations: 25 }, resolved, signal);
+    adjustBundle(model, { variableViews: local, pointTracks: pointTracksOfViews(model, local), refineIntrinsics: resolved.refineIntrinsics, maxIterations: 25 }, resolved, signal);
     filterPoints(model, resolved, pointTracksOfViews(model, local));
     if (numRegistered >= (1 + resolved.globalBundleGrowth) * registeredAtLastGlobal) {
       refineGlobally(model, resolved, 1, signal);
@@ -662,10 +716,7 @@ export function reconstructIncremental(
     }
     report(numRegistered);
   }
-
   refineGlobally(model, resolved, FINAL_REFINEMENT_ROUNDS, signal);
-  report(registeredViews(model).length);
-  return buildReconstruction(model);
 }
 
 /** The model as the public result: poses (null when unregistered), intrinsics, coloured points with their tracks. */

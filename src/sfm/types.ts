@@ -23,9 +23,12 @@ export interface VerifiedPair {
   readonly view1: number;
   /** Keypoint index pairs (i0, i1) interleaved, 2 per match. */
   readonly matches: Uint32Array;
-  /** Relative pose `camera1FromCamera0` with unit-length translation, when the essential matrix gave one. */
+  /**
+   * Relative pose `camera1FromCamera0` with unit-length translation, when the essential matrix gave one. The
+   * rotation holds at any baseline; the translation direction only with enough triangulation angle.
+   */
   readonly pose1From0?: RigidPose;
-  /** Median triangulation angle of the inliers in degrees (small means near-pure rotation). */
+  /** Median triangulation angle of the inliers in degrees (small means near-pure rotation). Set with the pose. */
   readonly medianTriangulationAngleDeg?: number;
 }
 

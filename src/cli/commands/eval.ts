@@ -8,7 +8,7 @@ import { DEPTH_METRIC_NAMES } from '../../eval/depth-metrics.ts';
 import type { ModelVariant } from '../../models/model-spec.ts';
 import type { DepthKind } from '../../core/depth.ts';
 import { DEFAULT_DEPTH_JOB_OPTIONS } from '../../pipeline/depth-options.ts';
-import { parsePositiveNumber, parsePositiveInt } from '../parse.ts';
+import { parseNonNegativeInt, parsePositiveIntList, parsePositiveNumber, parsePositiveInt } from '../parse.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createProgressSink } from '../progress.ts';
 import { createCliLogger } from '../log.ts';
@@ -86,6 +86,7 @@ export function evalCommand(): Command {
     .requiredOption('--images <dir>', 'folder the image names in the pair file are relative to')
     .option('--features <id|path>', 'feature network id or ONNX file', DEFAULT_POSE_PAIRS_OPTIONS.features.modelIdOrPath)
     .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), DEFAULT_POSE_PAIRS_OPTIONS.features.maxKeypoints)
+    .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), DEFAULT_POSE_PAIRS_OPTIONS.features.resolutionsPx)
     .option('--threshold <px>', 'RANSAC threshold in pixels of a 640x480 image', parsePositiveNumber('--threshold'), DEFAULT_POSE_PAIRS_OPTIONS.thresholdPx640)
     .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
     .option('--limit <n>', 'evaluate only the first n pairs', parsePositiveInt('--limit'))
@@ -101,7 +102,7 @@ export function evalCommand(): Command {
           pairsFile: flags.pairs,
           imagesDir: flags.images,
           features: {
-            ...DEFAULT_POSE_PAIRS_OPTIONS.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints,
+            ...DEFAULT_POSE_PAIRS_OPTIONS.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints, resolutionsPx: flags.featureResolution,
             allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
           },
           thresholdPx640: flags.threshold,
@@ -124,7 +125,10 @@ export function evalCommand(): Command {
     .requiredOption('--gt <file|dir>', 'ground truth: a NeRF-style transforms.json or a COLMAP model folder')
     .option('--no-gt-intrinsics', 'estimate intrinsics from a prior instead of using the ground truth\'s')
     .option('--features <id|path>', 'feature network id or ONNX file', DEFAULT_VIEWS_OPTIONS.sparse.features.modelIdOrPath)
+    .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), DEFAULT_VIEWS_OPTIONS.sparse.features.maxKeypoints)
+    .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), DEFAULT_VIEWS_OPTIONS.sparse.features.resolutionsPx)
     .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
+    .option('--seed <n>', 'seed of every random sample', parseNonNegativeInt('--seed'), DEFAULT_VIEWS_OPTIONS.sparse.seed)
     .option('--threads <n>', 'intra-op threads', parsePositiveInt('--threads'))
     .option('--json', 'print the full result as JSON', false)
     .action(async (flags: PosesFlags) => {
@@ -136,8 +140,8 @@ export function evalCommand(): Command {
         const report = await evaluatePoses(backend, {
           imagesDir: flags.images, gt: flags.gt, useGtIntrinsics: flags.gtIntrinsics,
           sparse: {
-            ...S, alpha: alphaFlag(flags.alpha),
-            features: { ...S.features, modelIdOrPath: flags.features, allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
+            ...S, alpha: alphaFlag(flags.alpha), seed: flags.seed,
+            features: { ...S.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints, resolutionsPx: flags.featureResolution, allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
           },
         }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, {
           onProgress: progress.onProgress, log: createCliLogger({ debug: env.debug, quiet: flags.json, format: 'text' }),
@@ -158,7 +162,10 @@ interface PosesFlags {
   gt: string;
   gtIntrinsics: boolean;
   features: string;
+  maxKeypoints: number;
+  featureResolution: number[];
   alpha: AlphaChoice;
+  seed: number;
   threads?: number;
   json: boolean;
 }
@@ -176,6 +183,7 @@ interface PosePairsFlags {
   images: string;
   features: string;
   maxKeypoints: number;
+  featureResolution: number[];
   threshold: number;
   alpha: AlphaChoice;
   limit?: number;

@@ -9,7 +9,7 @@ import { VIEWS_OUTPUT_FORMATS, type ViewsOutputFormat } from '../../pipeline/vie
 import type { PairChoice } from '../../pipeline/views-sparse.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createCliLogger } from '../log.ts';
-import { alphaFlag, ALPHA_CHOICES, parseIntrinsics, parseList, parsePositiveInt, parsePositiveNumber, type AlphaChoice } from '../parse.ts';
+import { alphaFlag, ALPHA_CHOICES, parseIntrinsics, parseList, parseNonNegativeInt, parsePositiveIntList, parsePositiveInt, parsePositiveNumber, type AlphaChoice } from '../parse.ts';
 import { createProgressSink } from '../progress.ts';
 
 const D = DEFAULT_VIEWS_OPTIONS;
@@ -19,6 +19,7 @@ interface ViewsFlags {
   format: ViewsOutputFormat[];
   features: string;
   maxKeypoints: number;
+  featureResolution: number[];
   intrinsics?: IntrinsicsOption;
   fovDeg?: number;
   pairs: PairChoice;
@@ -51,6 +52,7 @@ export function viewsCommand(): Command {
     .option('-f, --format <list>', `outputs: ${VIEWS_OUTPUT_FORMATS.join(',')}`, parseList('--format', VIEWS_OUTPUT_FORMATS), [...D.formats])
     .option('--features <id|path>', 'feature network id or ONNX file', D.sparse.features.modelIdOrPath)
     .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), D.sparse.features.maxKeypoints)
+    .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), D.sparse.features.resolutionsPx)
     .option('--intrinsics <fx,fy,cx,cy>', 'shared camera intrinsics in pixels (else EXIF, else a 1.2*max(w,h) focal prior refined by bundle adjustment)', parseIntrinsics)
     .option('--fov-deg <deg>', 'horizontal field of view prior instead of EXIF', parsePositiveNumber('--fov-deg'))
     .addOption(new Option('--pairs <how>', 'which view pairs to match').choices(['auto', 'exhaustive', 'sequential']).default(D.sparse.pairs))
@@ -59,7 +61,7 @@ export function viewsCommand(): Command {
     .option('--allow-non-commercial', 'accept a CC-BY-NC depth model licence', false)
     .option('--max-points <n>', 'most points in the dense cloud', parsePositiveInt('--max-points'), D.dense.maxPoints)
     .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
-    .option('--seed <n>', 'seed of every random sample', (v: string) => Number.parseInt(v, 10), 0)
+    .option('--seed <n>', 'seed of every random sample', parseNonNegativeInt('--seed'), 0)
     .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false)
@@ -76,7 +78,7 @@ export function viewsCommand(): Command {
           formats: flags.format,
           sparse: {
             ...D.sparse,
-            features: { ...D.sparse.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints },
+            features: { ...D.sparse.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints, resolutionsPx: flags.featureResolution },
             pairs: flags.pairs,
             cameraPrior: {
               ...(flags.intrinsics ? { user: flags.intrinsics } : {}),
