@@ -4,7 +4,8 @@
  * For each: `anyview eval poses --json` (ours, GT intrinsics) and COLMAP's feature_extractor (shared PINHOLE GT
  * intrinsics, fixed) + exhaustive_matcher + mapper (min_model_size 3), the configuration that did best in
  * ../shared/docs/GEOMETRY_REFERENCE.md; COLMAP's model is read back and scored with the same pairwise AUC.
- * Wall time and peak RSS come from /usr/bin/time -v. Usage: node --import tsx bench/views-bench.ts [dtu|lego ...]
+ * Wall time and peak RSS come from /usr/bin/time -v.
+ * Usage: node --import tsx bench/views-bench.ts [dtu|lego ...] [-- options for anyview eval poses]
  * Results go to bench/results/views-<date>.json. Run on a quiet machine: timings are medians of one run each.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { readGroundTruthCameras } from '../src/pipeline/eval-poses.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env['ANYVIEW_SHARED_DIR'] ?? path.resolve(ROOT, '..', 'shared');
+const DATA = path.join(SHARED, 'data');
 const SETS = {
   dtu: { images: 'dtu_scan24_nerf_baseline/data/dtu_scan24/images', gt: 'dtu_scan24_nerf_baseline/data/dtu_scan24/transforms.json' },
   lego: { images: 'nerf_synthetic_lego_shouxieai/data/nerf_synthetic/lego/train', gt: 'nerf_synthetic_lego_shouxieai/data/nerf_synthetic/lego/transforms_train.json' },
@@ -33,7 +35,7 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
 
 async function runColmap(name: keyof typeof SETS) {
   const set = SETS[name];
-  const { views } = await readGroundTruthCameras(path.join(SHARED, set.gt), path.join(SHARED, set.images));
+  const { views } = await readGroundTruthCameras(path.join(DATA, set.gt), path.join(DATA, set.images));
   const work = path.join(os.tmpdir(), `anyview-colmap-${name}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(path.join(work, 'images'), { recursive: true });
@@ -83,8 +85,8 @@ async function runColmap(name: keyof typeof SETS) {
 
 function runOurs(name: keyof typeof SETS) {
   const set = SETS[name];
-  const r = timed(process.execPath, [path.join(ROOT, 'bin', 'anyview.js'), 'eval', 'poses', '--images', path.join(SHARED, set.images),
-    '--gt', path.join(SHARED, set.gt), '--json'], { ...process.env, ANYVIEW_MODEL_DIR: path.join(SHARED, 'models'), ANYVIEW_OFFLINE: '1' });
+  const r = timed(process.execPath, [path.join(ROOT, 'bin', 'anyview.js'), 'eval', 'poses', '--images', path.join(DATA, set.images),
+    '--gt', path.join(DATA, set.gt), '--json', ...extraArgs], { ...process.env, ANYVIEW_MODEL_DIR: path.join(SHARED, 'models'), ANYVIEW_OFFLINE: '1' });
   if (r.status !== 0) return { wallS: r.wallS, peakRssMB: r.peakRssMB, error: r.stderr.slice(-400) };
   const report = JSON.parse(r.stdout);
   return {
@@ -93,8 +95,12 @@ function runOurs(name: keyof typeof SETS) {
   };
 }
 
-const names = (process.argv.slice(2).length ? process.argv.slice(2) : ['dtu', 'lego']) as (keyof typeof SETS)[];
-const results: Record<string, unknown> = { date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length };
+// Arguments after `--` go to our command (e.g. -- --feature-resolution 1280).
+const dashes = process.argv.indexOf('--', 2);
+const setArgs = dashes < 0 ? process.argv.slice(2) : process.argv.slice(2, dashes);
+const extraArgs = dashes < 0 ? [] : process.argv.slice(dashes + 1);
+const names = (setArgs.length ? setArgs : ['dtu', 'lego']) as (keyof typeof SETS)[];
+const results: Record<string, unknown> = { date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, oursArgs: extraArgs };
 for (const name of names) {
   const ours = runOurs(name);
   const colmap = await runColmap(name);
