@@ -12,6 +12,7 @@ import { DEFAULT_DEPTH_JOB_OPTIONS } from './depth-options.ts';
 import { DEFAULT_FEATURE_OPTIONS, DEFAULT_VERIFICATION_OPTIONS } from './views-features.ts';
 import { densifyViews, DEFAULT_DENSE_OPTIONS, type DenseOptions, type DenseViewReport } from './views-dense.ts';
 import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from './views-outputs.ts';
+import { knownCamerasForPaths } from './known-cameras.ts';
 import { reconstructSparse, type SparseOptions } from './views-sparse.ts';
 
 export interface ViewsDepthModel {
@@ -27,6 +28,8 @@ export interface ViewsJobOptions {
   /** A single-image depth model for dense points; none gives cameras and sparse points only. */
   readonly depthModel?: ViewsDepthModel;
   readonly dense: DenseOptions;
+  /** Known cameras (transforms.json or a COLMAP model folder): points are triangulated through them. */
+  readonly knownCamerasFile?: string;
   readonly allowDownload: boolean;
   readonly intraOpThreads?: number;
 }
@@ -76,8 +79,10 @@ export async function runViewsJob(
 ): Promise<ViewsJobReport> {
   const started = performance.now();
   const threads = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
+  const known = options.knownCamerasFile !== undefined ? await knownCamerasForPaths(options.knownCamerasFile, paths) : undefined;
   const sparse = await reconstructSparse(backend, paths, {
     ...options.sparse,
+    ...(known ? { knownIntrinsics: known.intrinsics, knownPoses: known.cameraFromWorld } : {}),
     features: { ...options.sparse.features, allowDownload: options.allowDownload, ...threads },
   }, locations, context);
   const { reconstruction, views } = sparse;
@@ -90,6 +95,9 @@ export async function runViewsJob(
   if (unregistered.length > 0) context.log?.warn(`${unregistered.length} view(s) could not be registered: ${unregistered.join(', ')}`);
 
   const notes: string[] = [];
+  if (options.knownCamerasFile !== undefined) {
+    notes.push(`Cameras as given in ${options.knownCamerasFile} (poses, intrinsics, world frame and scale); only points were estimated.`);
+  }
   let dense: ViewsJobReport['dense'];
   let denseCloud;
   let denseMs = 0;

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Intrinsics } from '../core/camera.ts';
+import type { RigidPose } from '../geometry/rigid.ts';
 import type { RunContext } from '../core/context.ts';
 import { InputError, throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
@@ -15,7 +16,7 @@ import { readExifCamera } from '../io/exif-camera.ts';
 import { matchMutualNearest } from '../geometry/match.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import type { LocalFeatures } from '../models/xfeat.ts';
-import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
+import { reconstructIncremental, reconstructWithKnownPoses, type IncrementalOptions } from '../sfm/incremental.ts';
 import { autoPairStrategy, selectPairs, type PairStrategy } from '../sfm/pair-selection.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
 import { filterPairsByRotationCycles } from '../sfm/view-graph.ts';
@@ -35,6 +36,11 @@ export interface SparseOptions {
   readonly cameraPrior: IntrinsicsPriorOptions;
   /** Per-view known intrinsics (e.g. from a ground-truth file), overriding the prior for those views. */
   readonly knownIntrinsics?: readonly (Intrinsics | undefined)[];
+  /**
+   * Per-view known `cameraFromWorld` poses (OpenCV axes). When given, cameras are not estimated: points are
+   * triangulated through these poses (views with null stay unregistered), and the scale is theirs.
+   */
+  readonly knownPoses?: readonly (RigidPose | null)[];
   readonly alpha: AlphaHandling;
   readonly seed: number;
   /** Structure-from-motion settings beyond the defaults. */
@@ -165,17 +171,24 @@ export async function reconstructSparse(
     index: i, name: v.name, intrinsics: intrinsics[i]!, keypoints: v.features.keypoints, keypointColors: colors[i]!,
   }));
   const anyPrior = active.some((i) => !calibrated(i));
-  // Pairs of repeated or symmetric structure pass two-view verification with a wrong pose; loops expose them.
-  // A focal prior makes every relative rotation a little wrong, so loops close less tightly.
-  const { kept, rejected } = filterPairsByRotationCycles(verified, { maxCycleErrorDeg: anyPrior ? CYCLE_ERROR_PRIOR_DEG : CYCLE_ERROR_CALIBRATED_DEG });
-  for (const pair of rejected) {
-    log?.debug(`pair ${views[pair.view0]!.name} - ${views[pair.view1]!.name}: rejected, its relative rotation closes no consistent loop`);
+  let kept: VerifiedPair[] = verified, rejected: VerifiedPair[] = [];
+  let reconstruction: Reconstruction;
+  if (options.knownPoses) {
+    // Known cameras decide geometry; triangulation's support test drops the matches that do not fit them.
+    reconstruction = reconstructWithKnownPoses(sfmViews, verified, options.knownPoses, { seed: options.seed, ...options.sfm }, context);
+  } else {
+    // Pairs of repeated or symmetric structure pass two-view verification with a wrong pose; loops expose them.
+    // A focal prior makes every relative rotation a little wrong, so loops close less tightly.
+    ({ kept, rejected } = filterPairsByRotationCycles(verified, { maxCycleErrorDeg: anyPrior ? CYCLE_ERROR_PRIOR_DEG : CYCLE_ERROR_CALIBRATED_DEG }));
+    for (const pair of rejected) {
+      log?.debug(`pair ${views[pair.view0]!.name} - ${views[pair.view1]!.name}: rejected, its relative rotation closes no consistent loop`);
+    }
+    reconstruction = reconstructIncremental(sfmViews, kept, {
+      seed: options.seed,
+      refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
+      ...options.sfm,
+    }, context);
   }
-  const reconstruction = reconstructIncremental(sfmViews, kept, {
-    seed: options.seed,
-    refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
-    ...options.sfm,
-  }, context);
   const sfmMs = performance.now() - t2;
   return {
     views, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,

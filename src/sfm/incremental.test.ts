@@ -6,7 +6,7 @@ import { axisAngleFromRotation, mul3, norm3, transpose3 } from '../geometry/mat3
 import { cameraCenter, type RigidPose } from '../geometry/rigid.ts';
 import { applySim3ToPoint, umeyamaSim3, type Sim3 } from '../geometry/sim3.ts';
 import { createSyntheticScene, pairsWithin, type SyntheticScene } from '../../test/helpers/synthetic-scene.ts';
-import { reconstructIncremental } from './incremental.ts';
+import { reconstructIncremental, reconstructWithKnownPoses } from './incremental.ts';
 import type { Reconstruction, SfmView } from './types.ts';
 
 function registeredViews(reconstruction: Reconstruction): number[] {
@@ -175,4 +175,26 @@ test('reconstructIncremental honours the abort signal', () => {
   const controller = new AbortController();
   controller.abort();
   assert.throws(() => reconstructIncremental(scene.views, scene.pairs, {}, { signal: controller.signal }), AbortError);
+});
+
+test('known poses: cameras stay exactly as given, points land on the truth, outlier matches are dropped', () => {
+  const scene = createSyntheticScene({ numViews: 12, numPoints: 1500, seed: 21, noisePx: 0.5, outlierRatio: 0.2 });
+  const given: (RigidPose | null)[] = scene.cameraFromWorld.map((p, v) => (v === 11 ? null : p));
+  const reconstruction = reconstructWithKnownPoses(scene.views, scene.pairs, given);
+  assertFiniteResult(reconstruction);
+  assert.deepEqual(registeredViews(reconstruction), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  for (let v = 0; v < 11; v++) assert.deepEqual(reconstruction.cameraFromWorld[v], scene.cameraFromWorld[v]);
+  assert.ok(reconstruction.points.length > 800, `${reconstruction.points.length} points`);
+  // Each point against the truth of its track's first keypoint.
+  const errors = reconstruction.points.map((point) => {
+    const truth = scene.keypointPoint[point.track[0]!]![point.track[1]!]!;
+    assert.ok(truth >= 0, 'a point made of clutter');
+    return Math.hypot(point.xyz[0]! - scene.points[3 * truth]!, point.xyz[1]! - scene.points[3 * truth + 1]!, point.xyz[2]! - scene.points[3 * truth + 2]!);
+  }).sort((a, b) => a - b);
+  const medianError = errors[errors.length >> 1]!;
+  assert.ok(medianError < 0.002 * scene.sceneSize, `median point error ${medianError} (scene ${scene.sceneSize})`);
+  for (const point of reconstruction.points) {
+    for (let k = 0; k < point.track.length; k += 2) assert.notEqual(point.track[k], 11);
+  }
+  assert.throws(() => reconstructWithKnownPoses(scene.views, scene.pairs, given.slice(1)), /12 views/);
 });

@@ -366,7 +366,8 @@ function adjustBundle(model: Model, scope: BundleScope, options: ResolvedOptions
       obsPixels.push(u, w);
     }
   }
-  if (pointTracks.length === 0 || numVariable === 0) return;
+  // No variable camera: points only, every camera held (known poses).
+  if (pointTracks.length === 0 || views.length === 0) return;
   const fixed: number[] = [];
   for (let c = numVariable; c < views.length; c++) fixed.push(c);
   let scaleCamera: number | 'auto' | 'none' = 'none';
@@ -683,6 +684,45 @@ export function reconstructIncremental(
   }
   report(bestRegistered);
   return best;
+}
+
+/**
+ * Points for known cameras (e.g. from COLMAP or a transforms.json): every track is triangulated robustly
+ * through the given poses, points are refined by bundle adjustment with all cameras held, then filtered; no
+ * pose or intrinsics change. Views with a null pose stay unregistered.
+ */
+export function reconstructWithKnownPoses(
+  views: readonly SfmView[],
+  pairs: readonly VerifiedPair[],
+  cameraFromWorld: readonly (RigidPose | null)[],
+  options: IncrementalOptions = {},
+  context: RunContext = {},
+): Reconstruction {
+  const resolved = resolveOptions(options);
+  if (cameraFromWorld.length !== views.length) {
+    throw new InputError(`Known poses: ${cameraFromWorld.length} poses for ${views.length} views.`);
+  }
+  cameraFromWorld.forEach((pose, v) => {
+    if (pose !== null && !isFinitePose(pose)) throw new InputError(`Known pose of view ${v} (${views[v]!.name}) is not finite.`);
+  });
+  const model = createModel(views, buildTracks(views, pairs));
+  cameraFromWorld.forEach((pose, v) => {
+    model.poses[v] = pose === null ? null : { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation) };
+  });
+  model.anchorView = cameraFromWorld.findIndex((p) => p !== null);
+  const allPoints = (): number[] => {
+    const out: number[] = [];
+    for (let t = 0; t < model.tracks.count; t++) if (model.hasPoint[t]) out.push(t);
+    return out;
+  };
+  for (let round = 0; round < 2; round++) {
+    throwIfAborted(context.signal);
+    extendAndTriangulate(model, resolved);
+    adjustBundle(model, { variableViews: [], pointTracks: allPoints(), refineIntrinsics: 'none', maxIterations: 30 }, resolved, context.signal);
+    filterPoints(model, resolved);
+  }
+  context.onProgress?.({ stage: 'sfm', done: registeredViews(model).length, total: views.length, unit: 'images' });
+  return buildReconstruction(model);
 }
 
 /** From an initialised two-view model: register views one by one (PnP), triangulate, bundle-adjust, refine. */

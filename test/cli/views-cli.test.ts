@@ -63,6 +63,49 @@ test('views: the six DTU images give cameras, points, a valid GLB and a COLMAP m
   }
 });
 
+test('views --cameras: known cameras from transforms.json, then from our own COLMAP export, are kept exactly; points only are estimated', { skip: !haveData }, async () => {
+  const images = path.join(DTU, 'images');
+  const gt = JSON.parse(readFileSync(path.join(DTU, 'transforms.json'), 'utf8')) as { frames: { file_path: string; transform_matrix: number[][] }[] };
+  const flip = [1, -1, -1, 1]; // OpenGL camera axes to OpenCV: right-multiply by diag(1, -1, -1, 1)
+  const expected = new Map(gt.frames.map((f) => [path.basename(f.file_path), f.transform_matrix.map((row) => row.map((v, j) => v * flip[j]!))]));
+  const check = (out: string, tolerance: number): void => {
+    const cameras = JSON.parse(readFileSync(path.join(out, 'cameras.json'), 'utf8')) as { views: { name: string; registered: boolean; fx: number; worldFromCamera: number[][] }[] };
+    assert.equal(cameras.views.length, 6);
+    for (const v of cameras.views) {
+      assert.ok(v.registered);
+      assert.ok(Math.abs(v.fx - 2892.330457783514) < 1e-6 * 2892, `${v.name} fx ${v.fx}`);
+      const want = expected.get(v.name)!;
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 4; c++) {
+          const scale = c === 3 ? 200 : 1; // DTU centres are in millimetres, about 200 from the origin
+          assert.ok(Math.abs(v.worldFromCamera[r]![c]! - want[r]![c]!) <= tolerance * scale, `${v.name} [${r}][${c}]: ${v.worldFromCamera[r]![c]} vs ${want[r]![c]}`);
+        }
+      }
+    }
+  };
+  const out = path.join(OUT, 'dtu6-known');
+  const result = await runCli(['views', images, '-o', out, '--cameras', path.join(DTU, 'transforms.json'), '--json'], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.numRegistered, 6);
+  assert.ok(report.numSparsePoints > 500, `sparse points ${report.numSparsePoints}`);
+  assert.match(report.notes[0], /Cameras as given/);
+  check(out, 1e-9);
+  // Our COLMAP export read back as known cameras (quaternions and float64 text: equal to 1e-9 relative).
+  const again = path.join(OUT, 'dtu6-known-colmap');
+  const second = await runCli(['views', images, '-o', again, '--cameras', path.join(out, 'colmap', 'sparse', '0'), '--json'], { env });
+  assert.equal(second.code, 0, second.stderr);
+  check(again, 1e-9);
+  // A cameras file that does not describe every input names what is missing.
+  const partial = path.join(OUT, 'partial-transforms.json');
+  const full = JSON.parse(readFileSync(path.join(DTU, 'transforms.json'), 'utf8'));
+  writeFileSync(partial, JSON.stringify({ ...full, frames: full.frames.slice(0, 5).map((f: { file_path: string }) => ({ ...f, file_path: path.join(DTU, f.file_path) })) }));
+  const missing = await runCli(['views', images, '-o', path.join(OUT, 'partial'), '--cameras', partial], { env });
+  assert.equal(missing.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(missing.stderr, /no camera for 1 input image\(s\): 000040\.png/);
+  assert.ok(!existsSync(path.join(OUT, 'partial', 'cameras.json')));
+});
+
 test('eval poses: every DTU view registered, pairwise AUC@30 >= 90 against the ground truth', { skip: !haveData }, async () => {
   const result = await runCli(['eval', 'poses', '--images', path.join(DTU, 'images'), '--gt', path.join(DTU, 'transforms.json'), '--json'], { env });
   assert.equal(result.code, 0, result.stderr);
