@@ -13,7 +13,8 @@ import { DEFAULT_FEATURE_OPTIONS, DEFAULT_VERIFICATION_OPTIONS } from './views-f
 import { densifyViews, DEFAULT_DENSE_OPTIONS, type DenseOptions, type DenseViewReport } from './views-dense.ts';
 import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from './views-outputs.ts';
 import { knownCamerasForPaths } from './known-cameras.ts';
-import { reconstructSparse, type SparseOptions } from './views-sparse.ts';
+import { reconstructWithDa3 } from './views-da3.ts';
+import { reconstructSparse, viewNames, type SparseOptions } from './views-sparse.ts';
 
 export interface ViewsDepthModel {
   readonly idOrPath: string;
@@ -30,6 +31,8 @@ export interface ViewsJobOptions {
   readonly dense: DenseOptions;
   /** Known cameras (transforms.json or a COLMAP model folder): points are triangulated through them. */
   readonly knownCamerasFile?: string;
+  /** A multi-view DA3 ONNX export: cameras and points from the network (P = t + D d), no feature matching. */
+  readonly da3ModelPath?: string;
   readonly allowDownload: boolean;
   readonly intraOpThreads?: number;
 }
@@ -79,6 +82,7 @@ export async function runViewsJob(
 ): Promise<ViewsJobReport> {
   const started = performance.now();
   const threads = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
+  if (options.da3ModelPath !== undefined) return runDa3ViewsJob(backend, paths, options.da3ModelPath, options, context, started);
   const known = options.knownCamerasFile !== undefined ? await knownCamerasForPaths(options.knownCamerasFile, paths) : undefined;
   const sparse = await reconstructSparse(backend, paths, {
     ...options.sparse,
@@ -139,5 +143,44 @@ export async function runViewsJob(
     notes,
     written,
     timingsMs: { ...sparse.timingsMs, dense: denseMs, total: performance.now() - started },
+  };
+}
+
+/** The DA3 branch of `anyview views`: one network pass, cameras from rays, fused points. */
+async function runDa3ViewsJob(
+  backend: InferenceBackend, paths: readonly string[], modelPath: string, options: ViewsJobOptions, context: RunContext, started: number,
+): Promise<ViewsJobReport> {
+  if (options.knownCamerasFile !== undefined || options.depthModel !== undefined) {
+    throw new InputError('--da3-model predicts cameras and depth itself: it cannot be combined with --cameras or --depth-model.');
+  }
+  const result = await reconstructWithDa3(backend, paths, {
+    modelPath, dense: options.dense, alpha: options.sparse.alpha,
+    ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
+  }, context);
+  const { reconstruction } = result;
+  const names = viewNames(paths);
+  const registered = reconstruction.cameraFromWorld.filter((p) => p !== null).length;
+  const unregistered = names.filter((_, i) => reconstruction.cameraFromWorld[i] === null);
+  const written = await writeViewsOutputs(options.outDir, options.formats, {
+    reconstruction, units: 'arbitrary',
+    views: names.map((name) => ({ name, keypoints: new Float32Array(0) })),
+    denseCloud: result.cloud,
+  });
+  return {
+    numViews: paths.length,
+    numRegistered: registered,
+    views: names.map((name, i) => ({
+      name, registered: reconstruction.cameraFromWorld[i] !== null,
+      intrinsicsSource: result.views[i] ? `da3-${result.views[i]!.cameraSource}` : 'none', focalPx: reconstruction.intrinsics[i]!.fxPx,
+    })),
+    unregistered,
+    numSparsePoints: 0,
+    verifiedPairs: 0,
+    loopRejectedPairs: 0,
+    matchedPairs: 0,
+    dense: { numPoints: result.cloud.numPoints, viewsUsed: registered, views: [] },
+    notes: ['Cameras and points from the DA3 network (P = t + D d); world frame and scale are the network\'s, no sparse points or COLMAP tracks.'],
+    written,
+    timingsMs: { da3Inference: result.timingsMs.inference, da3Geometry: result.timingsMs.geometry, total: performance.now() - started },
   };
 }

@@ -22,6 +22,7 @@ interface ViewsFlags {
   featureResolution: number[];
   intrinsics?: IntrinsicsOption;
   cameras?: string;
+  da3Model?: string;
   fovDeg?: number;
   pairs: PairChoice;
   depthModel?: string;
@@ -55,6 +56,7 @@ export function viewsCommand(): Command {
     .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), D.sparse.features.maxKeypoints)
     .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), D.sparse.features.resolutionsPx)
     .option('--intrinsics <fx,fy,cx,cy>', 'shared camera intrinsics in pixels (else EXIF, else a 1.2*max(w,h) focal prior refined by bundle adjustment)', parseIntrinsics)
+    .option('--da3-model <file>', 'a multi-view Depth Anything 3 ONNX export: cameras from its ray maps and points P = t + D*d, no feature matching')
     .option('--cameras <file|dir>', 'known cameras: a NeRF-style transforms.json or a COLMAP model folder (points only are estimated)')
     .option('--fov-deg <deg>', 'horizontal field of view prior instead of EXIF', parsePositiveNumber('--fov-deg'))
     .addOption(new Option('--pairs <how>', 'which view pairs to match').choices(['auto', 'exhaustive', 'sequential']).default(D.sparse.pairs))
@@ -91,6 +93,7 @@ export function viewsCommand(): Command {
           },
           dense: { ...D.dense, maxPoints: flags.maxPoints, alpha: alphaFlag(flags.alpha), seed: flags.seed },
           ...(flags.cameras !== undefined ? { knownCamerasFile: flags.cameras } : {}),
+          ...(flags.da3Model !== undefined ? { da3ModelPath: flags.da3Model } : {}),
           ...(flags.depthModel ? { depthModel: { idOrPath: flags.depthModel, variant: flags.variant, allowNonCommercial: flags.allowNonCommercial } } : {}),
           allowDownload: env.allowDownload,
           ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
