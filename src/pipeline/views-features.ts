@@ -57,7 +57,9 @@ export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
 export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = Object.freeze({
   thresholdPx: 1.5,
   minInliers: 30,
-  maxIterations: 2000,
+  // Most candidate pairs do not overlap and run to the cap; pairs that do overlap stop far earlier. 800 left
+  // DTU and lego poses unchanged against 2000 and halved lego's time (400 lost views).
+  maxIterations: 800,
   seed: 0,
 });
 
