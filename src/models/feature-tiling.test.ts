@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InputError } from '../core/errors.ts';
 import { createImage, type Image } from '../core/image.ts';
 import { decodeImage } from '../io/decode-image.ts';
 import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../../test/helpers/paths.ts';
-import type { InferenceBackend } from './backend.ts';
+import { openXFeatKit, type XFeatKit } from '../../test/helpers/xfeat-kit.ts';
 import { extractTiledFeatures, featurePixelScale, featureTiles } from './feature-tiling.ts';
-import { createMutualNearestMatcher, type MutualNearestMatcher } from './matcher-graph.ts';
-import { createOnnxRuntimeNodeBackend } from './onnxruntime-node.ts';
-import { createXFeatExtractor, openXFeatSession, type XFeatExtractor } from './xfeat.ts';
+import type { MutualNearestMatcher } from './matcher-graph.ts';
+import type { XFeatExtractor } from './xfeat.ts';
 
 const MODEL_640 = path.join(SHARED_MODELS_DIR, 'xfeat_640x640.onnx');
 const DTU_IMAGE = path.join(SHARED_DATA_DIR, 'dtu_scan24_nerf_baseline', 'data', 'dtu_scan24', 'images', '000024.png');
@@ -60,20 +57,14 @@ function crop(image: Image<Uint8Array>, x0: number, y0: number, width: number, h
 }
 
 describe('tiled XFeat on the real network', { skip: existsSync(MODEL_640) && existsSync(DTU_IMAGE) ? false : 'no XFeat model or DTU image' }, () => {
-  let backend: InferenceBackend;
+  let kit: XFeatKit;
   let extractor: XFeatExtractor;
   let matcher: MutualNearestMatcher;
-  let scratch: string;
   before(async () => {
-    scratch = await mkdtemp(path.join(os.tmpdir(), 'anyview-tiling-'));
-    backend = createOnnxRuntimeNodeBackend();
-    extractor = createXFeatExtractor(await openXFeatSession(backend, MODEL_640, { intraOpThreads: 2 }));
-    matcher = await createMutualNearestMatcher(backend, { scratchDir: scratch, intraOpThreads: 2 });
+    kit = await openXFeatKit(MODEL_640);
+    ({ extractor, matcher } = kit);
   });
-  after(async () => {
-    await backend.dispose();
-    await rm(scratch, { recursive: true, force: true });
-  });
+  after(async () => kit.close());
 
   it('native-resolution tiles: keypoints once each, in bounds, best first; a copy shifted by 8 px matches at the shift', async (t) => {
     const image = await decodeImage({ path: DTU_IMAGE });

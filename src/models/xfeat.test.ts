@@ -13,14 +13,14 @@ import { decodeImage } from '../io/decode-image.ts';
 import type { ImageFeatures, Matches } from '../geometry/features.ts';
 import { invert3, mul3, rotationFromQuaternion, skew3, transpose3, mulVec3, type Mat3 } from '../geometry/mat3.ts';
 import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../../test/helpers/paths.ts';
+import { openXFeatKit, type XFeatKit } from '../../test/helpers/xfeat-kit.ts';
 import type { InferenceBackend, ModelSession, Tensor, TensorInfo } from './backend.ts';
 import { DEFAULT_FEATURE_MODEL_ID, getFeatureModelSpec, listFeatureModels, resolveFeatureModel } from './feature-models.ts';
-import { createMutualNearestMatcher, type DescriptorMatches, type MutualNearestMatcher } from './matcher-graph.ts';
-import { createOnnxRuntimeNodeBackend } from './onnxruntime-node.ts';
+import type { DescriptorMatches, MutualNearestMatcher } from './matcher-graph.ts';
 import { cachePathFor } from './resolve.ts';
 import {
   createXFeatExtractor, cubicWeights, decodeXFeatOutputs, detectXFeatContract, gridSourceCoordinate, keypointHeatmap,
-  nonMaximumPeaks, openXFeatSession, sampleBicubicHwc, xfeatRawOutputs, type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
+  nonMaximumPeaks, sampleBicubicHwc, xfeatRawOutputs, type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
 } from './xfeat.ts';
 
 // The models layer cannot import geometry's types; its structural copies must stay interchangeable with them.
@@ -271,21 +271,15 @@ function readPose(file: string): { rotation: Mat3; translation: number[] } {
 }
 
 describe('XFeat on the real 640x640 network', { skip: haveModels }, () => {
+  let kit: XFeatKit;
   let backend: InferenceBackend;
   let extractor: XFeatExtractor;
   let matcher: MutualNearestMatcher;
-  let scratch: string;
-
   before(async () => {
-    scratch = await mkdtemp(path.join(os.tmpdir(), 'anyview-xfeat-'));
-    backend = createOnnxRuntimeNodeBackend();
-    extractor = createXFeatExtractor(await openXFeatSession(backend, MODEL_640, { intraOpThreads: 2 }));
-    matcher = await createMutualNearestMatcher(backend, { scratchDir: scratch, intraOpThreads: 2 });
+    kit = await openXFeatKit(MODEL_640);
+    ({ backend, extractor, matcher } = kit);
   });
-  after(async () => {
-    await backend.dispose();
-    await rm(scratch, { recursive: true, force: true });
-  });
+  after(async () => kit.close());
 
   it('a file with another contract (DeepLabV3, NHWC, one output) is a ModelError', { skip: existsSync(DEEPLAB) ? false : 'no DeepLab file' }, async () => {
     const session = await backend.open(DEEPLAB, { device: 'cpu' });
