@@ -18,6 +18,7 @@
  */
 import type { Camera } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
+import { selectKth } from '../core/stats.ts';
 import type { Image } from '../core/image.ts';
 import { createPointCloud, type PointCloud, type PointMap } from '../core/points.ts';
 import { createRng } from './random.ts';
@@ -138,30 +139,6 @@ export function percentileLinear(values: Float32Array | Float64Array, percentile
   let high = Infinity;
   for (let i = lo + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
   return low + (rank - lo) * (high - low);
-}
-
-/** Hoare's quickselect (median-of-three pivots): puts the k-th smallest value at index k and returns it. */
-function selectKth(a: Float32Array | Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!; a[i] = a[j]!; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k]!;
-  }
-  return a[k]!;
 }
 
 /** The joint confidence threshold over views that have confidence (undefined when none applies). */

@@ -3,22 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../core/errors.ts';
 import { matchMutualNearest, nearestNeighbours, type DescriptorSet } from './match.ts';
 import { createRng } from './random.ts';
-
-/** count random unit descriptors of size dim (seeded). */
-function randomDescriptors(count: number, dim: number, seed: number): DescriptorSet {
-  const rng = createRng(seed);
-  const descriptors = new Float32Array(count * dim);
-  for (let i = 0; i < count; i++) {
-    let sq = 0;
-    for (let k = 0; k < dim; k++) {
-      const v = rng.nextGaussian();
-      descriptors[i * dim + k] = v;
-      sq += v * v;
-    }
-    for (let k = 0; k < dim; k++) descriptors[i * dim + k] = descriptors[i * dim + k]! / Math.sqrt(sq);
-  }
-  return { count, descriptorSize: dim, descriptors };
-}
+import { randomDescriptors } from '../../test/helpers/descriptors.ts';
 
 function set(rows: readonly (readonly number[])[]): DescriptorSet {
   const dim = rows[0]?.length ?? 1;

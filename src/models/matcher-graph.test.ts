@@ -8,7 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { InputError } from '../core/errors.ts';
 import { matchMutualNearest, nearestNeighbours } from '../geometry/match.ts';
-import { createRng } from '../geometry/random.ts';
 import { DEBIAN_PYTHON } from '../../test/helpers/paths.ts';
 import type { InferenceBackend } from './backend.ts';
 import {
@@ -16,21 +15,7 @@ import {
   type DescriptorSet, type MutualNearestMatcher,
 } from './matcher-graph.ts';
 import { createOnnxRuntimeNodeBackend } from './onnxruntime-node.ts';
-
-function randomDescriptors(count: number, dim: number, seed: number): DescriptorSet {
-  const rng = createRng(seed);
-  const descriptors = new Float32Array(count * dim);
-  for (let i = 0; i < count; i++) {
-    let sq = 0;
-    for (let k = 0; k < dim; k++) {
-      const v = rng.nextGaussian();
-      descriptors[i * dim + k] = v;
-      sq += v * v;
-    }
-    for (let k = 0; k < dim; k++) descriptors[i * dim + k] = descriptors[i * dim + k]! / Math.sqrt(sq);
-  }
-  return { count, descriptorSize: dim, descriptors };
-}
+import { randomDescriptors } from '../../test/helpers/descriptors.ts';
 
 /** Rows of `a` whose best and second-best similarities in `b` are within `gap` (sgemm rounding could swap them). */
 function nearTieRows(a: DescriptorSet, b: DescriptorSet, gap: number): Set<number> {

@@ -11,14 +11,14 @@ import type { RunContext } from '../core/context.ts';
 import { ModelError, throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { createPointMap, type PointCloud, type PointMap } from '../core/points.ts';
-import { fusePointClouds, type FusionView } from '../geometry/fusion.ts';
+import type { FusionView } from '../geometry/fusion.ts';
 import { viewGeometryFromPrediction, type RayMap } from '../geometry/rays.ts';
 import { invertPose, poseFromMat4, type RigidPose } from '../geometry/rigid.ts';
 import { decodeImage, type AlphaHandling } from '../io/decode-image.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import { detectMultiViewDa3Contract, runMultiViewDa3 } from '../models/da3-multiview.ts';
 import type { Reconstruction } from '../sfm/types.ts';
-import type { DenseOptions } from './views-dense.ts';
+import { fuseDenseViews, strideSubsample, subsampleStride, type DenseOptions } from './views-dense.ts';
 
 export interface Da3ViewsOptions {
   /** The ONNX export (see src/models/da3-multiview.ts for the contract). */
@@ -42,28 +42,17 @@ export interface Da3ViewsResult {
   readonly timingsMs: { readonly inference: number; readonly geometry: number };
 }
 
-/** Every `stride`-th pixel of a point map (block centres) with the matching colours and depth. */
-function subsample(points: PointMap, image: Image<Uint8Array>, depth: Float32Array, stride: number) {
+/** The block-centre pixels of a point map at an integer stride (as strideSubsample picks them). */
+function subsamplePoints(points: PointMap, stride: number, width: number, height: number): PointMap {
   const offset = Math.floor(stride / 2);
-  const w = Math.floor(points.width / stride), h = Math.floor(points.height / stride);
-  const out = new Float32Array(w * h * 3);
-  const rgb = new Uint8Array(w * h * 3);
-  const z = new Float32Array(w * h);
-  const c = image.channels;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const src = (y * stride + offset) * points.width + x * stride + offset, dst = y * w + x;
-      out.set(points.points.subarray(3 * src, 3 * src + 3), 3 * dst);
-      for (let k = 0; k < 3; k++) rgb[3 * dst + k] = image.data[src * c + (c >= 3 ? k : 0)]!;
-      z[dst] = depth[src]!;
+  const out = new Float32Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const src = (y * stride + offset) * points.width + x * stride + offset;
+      out.set(points.points.subarray(3 * src, 3 * src + 3), 3 * (y * width + x));
     }
   }
-  return { pointMap: createPointMap({ width: w, height: h, frame: 'world', points: out }), colors: { width: w, height: h, channels: 3 as const, colorSpace: image.colorSpace, data: rgb }, depth: z };
-}
-
-function scaleIntrinsics(k: Intrinsics, stride: number, width: number, height: number): Intrinsics {
-  const offset = Math.floor(stride / 2);
-  return { fxPx: k.fxPx / stride, fyPx: k.fyPx / stride, cxPx: (k.cxPx - offset) / stride, cyPx: (k.cyPx - offset) / stride, width, height };
+  return createPointMap({ width, height, frame: 'world', points: out });
 }
 
 export async function reconstructWithDa3(
@@ -105,22 +94,17 @@ export async function reconstructWithDa3(
       cameraSource: geometry.cameraSource,
       ...(geometry.rayFit ? { rayInlierRatio: geometry.rayFit.inlierRatio } : {}),
     });
-    const stride = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / options.dense.maxPixelsPerView)));
-    const small = subsample(geometry.pointMap, image, view.depth.data, stride);
+    const small = strideSubsample(view.depth.data, image, geometry.camera.intrinsics, options.dense.maxPixelsPerView);
+    const stride = subsampleStride(image.width, image.height, options.dense.maxPixelsPerView);
     fusion.push({
-      pointMap: small.pointMap, colors: small.colors, depth: small.depth,
-      camera: { intrinsics: scaleIntrinsics(geometry.camera.intrinsics, stride, small.pointMap.width, small.pointMap.height), worldFromCamera: geometry.camera.worldFromCamera },
+      pointMap: subsamplePoints(geometry.pointMap, stride, small.image.width, small.image.height),
+      colors: small.image, depth: small.depth,
+      camera: { intrinsics: small.intrinsics, worldFromCamera: geometry.camera.worldFromCamera },
     });
     context.onProgress?.({ stage: 'depth', done: v + 1, total: prediction.views.length, unit: 'images', item: paths[v]! });
   }
   if (fusion.length === 0) throw new ModelError('the network gave no usable camera for any view.', { file: options.modelPath });
-  const fused = fusePointClouds(fusion, {
-    confidencePercentile: 0,
-    ...(fusion.length >= 2 ? { consistency: { relativeTolerance: 0.05, minAgreeingViews: 1 } } : {}),
-    ...(options.dense.voxel ? { voxel: options.dense.voxel } : {}),
-    maxPoints: options.dense.maxPoints,
-    seed: options.dense.seed,
-  });
+  const fused = fuseDenseViews(fusion, options.dense);
   return {
     reconstruction: { cameraFromWorld: poses, intrinsics, points: [] },
     cloud: fused.cloud,

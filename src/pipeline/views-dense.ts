@@ -79,12 +79,17 @@ export function sparseDepthSamples(reconstruction: Reconstruction, view: number,
 }
 
 
+/** The integer stride that brings a width x height map to at most about maxPixels. */
+export function subsampleStride(width: number, height: number, maxPixels: number): number {
+  return Math.max(1, Math.ceil(Math.sqrt((width * height) / maxPixels)));
+}
+
 /**
  * Subsamples an aligned depth map, its image and intrinsics by an integer stride (nearest pixel at each block's
  * centre), with the intrinsics moved to match: u' = (u - offset) / stride.
  */
 export function strideSubsample(depth: Float32Array, image: Image<Uint8Array>, intrinsics: Intrinsics, maxPixels: number) {
-  const stride = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / maxPixels)));
+  const stride = subsampleStride(image.width, image.height, maxPixels);
   const offset = Math.floor(stride / 2);
   const w = Math.floor(image.width / stride), h = Math.floor(image.height / stride);
   const outDepth = new Float32Array(w * h);
@@ -113,6 +118,17 @@ function worldPointMap(depth: Float32Array, k: Intrinsics, cameraFromWorld: Rigi
     transformPoint(worldFromCamera, points[o]!, points[o + 1]!, points[o + 2]!, points, o);
   }
   return createPointMap({ width: k.width, height: k.height, frame: 'world', points });
+}
+
+/** Fuses per-view world points into one cloud: cross-view consistency (5%), voxels, the point cap. */
+export function fuseDenseViews(views: readonly FusionView[], options: Pick<DenseOptions, 'voxel' | 'maxPoints' | 'seed'>) {
+  return fusePointClouds(views, {
+    confidencePercentile: 0,
+    ...(views.length >= 2 ? { consistency: { relativeTolerance: 0.05, minAgreeingViews: 1 } } : {}),
+    ...(options.voxel ? { voxel: options.voxel } : {}),
+    maxPoints: options.maxPoints,
+    seed: options.seed,
+  });
 }
 
 export type DepthFunction = (image: Image<Uint8Array>, intrinsics: Intrinsics, context: RunContext) => Promise<Depth>;
@@ -153,12 +169,6 @@ export async function densifyViews(
     }
     context.onProgress?.({ stage: 'depth', done: done + 1, total: registered.length, unit: 'images', item: views[v]!.path });
   }
-  const fused = fusePointClouds(fusionViews, {
-    confidencePercentile: 0,
-    ...(fusionViews.length >= 2 ? { consistency: { relativeTolerance: 0.05, minAgreeingViews: 1 } } : {}),
-    ...(options.voxel ? { voxel: options.voxel } : {}),
-    maxPoints: options.maxPoints,
-    seed: options.seed,
-  });
+  const fused = fuseDenseViews(fusionViews, options);
   return { cloud: fused.cloud, views: reports, stats: fused.stats };
 }

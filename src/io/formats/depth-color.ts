@@ -17,6 +17,7 @@ import { encodePng, looksCompressible } from '../png.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Depth } from '../../core/depth.ts';
 import { createImage, type Image } from '../../core/image.ts';
+import { selectKth } from '../../core/stats.ts';
 import { colormapLut, COLORMAP_IDS, isColormapId, type ColormapId } from '../colormaps.ts';
 import type { DepthOutputFormat } from './index.ts';
 
@@ -125,26 +126,6 @@ function validValues(data: Float32Array): Float32Array {
   return valid;
 }
 
-/** Moves the k-th smallest value to index k, smaller ones before it and larger after (Hoare's quickselect). */
-function selectInPlace(a: Float64Array | Float32Array, k: number, lo = 0, hi = a.length - 1): number {
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1]!;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-      if (i <= j) {
-        const t = a[i]!; a[i] = a[j]!; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return a[k]!;
-}
-
 /**
  * numpy 'linear' percentiles of unsorted values, by selection instead of a full sort (O(n) rather than
  * O(n log n): a 1280x720 map takes milliseconds). Same order statistics, so the same results as
@@ -157,7 +138,7 @@ export function percentilesOf(values: Float64Array | Float32Array, ps: readonly 
     const position = (p / 100) * (n - 1);
     const below = Math.min(Math.max(Math.floor(position), 0), n - 1);
     const above = Math.min(below + 1, n - 1);
-    const a = selectInPlace(values, below);
+    const a = selectKth(values, below);
     // After selecting `below`, the next order statistic is the smallest value to its right.
     let b = a;
     if (above > below) {
