@@ -109,6 +109,8 @@ async function main(): Promise<Record<string, unknown>> {
     for (let r = 0; r < runs; r++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(r + k) % names.length]!;
+        // A pause first: onnxruntime's threads spin on after a run, which would slow the next path's first steps.
+        await new Promise((resolve) => setTimeout(resolve, 300));
         const t0 = performance.now();
         await runners[name]!.run();
         times[name]!.push(performance.now() - t0);

@@ -9,7 +9,7 @@ export * from './formats/index.ts';
 export { encodeDepthPng16, decodeDepthPng16, DEPTH_PNG16_TEXT_KEY, type DepthPng16Mapping } from './formats/depth-png16.ts';
 export { encodeNpy, decodeNpy, decodeNpyDepth, sniffNpy, type NpyArray, type NpyTypedArray } from './formats/npy.ts';
 export {
-  colorizeDepth, percentileOfSorted, encodeRgbPng, DEFAULT_PERCENTILES, type DepthColorOptions, type ColorizedDepth,
+  colorizeDepth, depthColorCodes, encodeDepthColorPng, percentileOfSorted, encodeRgbPng, DEFAULT_PERCENTILES, type DepthColorOptions, type ColorizedDepth, type DepthColorCodes,
 } from './formats/depth-color.ts';
 export { encodePly, decodePly, type PlyWriteOptions, type PlyReadResult } from './formats/ply.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode } from 'fast-png';
 import sharp from 'sharp';
-import { encodeGrey16Png, encodePng, looksCompressible } from './png.ts';
+import { encodeGrey16Png, encodePalettePng, encodePng, looksCompressible } from './png.ts';
 
 test('16-bit greyscale round-trips exactly and carries tEXt chunks that another decoder reads', async () => {
   const width = 37, height = 11;
@@ -50,4 +50,26 @@ test('looksCompressible tells a smooth colouring from noise', () => {
   const noise = new Uint8Array(width * height * 3).map(() => (seed = (seed * 16807) % 2147483647) & 255);
   assert.equal(looksCompressible(smooth, width, height, 3, 8), true);
   assert.equal(looksCompressible(noise, width, height, 3, 8), false);
+});
+
+test('palette PNGs, deflated or stored, read back as index + palette (fast-png) and as the looked-up RGB (libvips)', async () => {
+  const width = 41, height = 13;
+  const palette = new Uint8Array(256 * 3).map((_, i) => (i * 53 + 7) & 255);
+  const indices = new Uint8Array(width * height).map((_, i) => (i * 7 + Math.floor(i / width)) & 255);
+  for (const compressionLevel of [0, 1, 6]) {
+    const bytes = await encodePalettePng(indices, width, height, palette, { compressionLevel });
+    const png = decode(bytes);
+    assert.deepEqual([png.width, png.height, png.depth, png.channels], [width, height, 8, 1]);
+    assert.deepEqual(Array.from(png.data as Uint8Array), Array.from(indices));
+    assert.deepEqual(png.palette?.flat(), Array.from(palette));
+    const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 3);
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i]! * 3;
+      assert.deepEqual([data[i * 3], data[i * 3 + 1], data[i * 3 + 2]], [palette[k], palette[k + 1], palette[k + 2]], `pixel ${i}`);
+    }
+  }
+  await assert.rejects(encodePalettePng(indices, width, height + 1, palette), /does not match/);
+  await assert.rejects(encodePalettePng(indices, width, height, palette.subarray(0, 100)), /palette/);
+  await assert.rejects(encodePalettePng(indices, width, height, palette.subarray(0, 30)), /past the palette's 10 entries/);
 });

@@ -113,6 +113,42 @@ export async function encodeGrey16Png(
 }
 
 /**
+ * 8-bit palette PNG (colour type 3): one index byte per pixel into `palette` (RGB triples, at most 256), no row
+ * filter, deflated on libuv's pool at `compressionLevel` (default 1; 0 stores, for noise-like images).
+ */
+export async function encodePalettePng(
+  indices: Uint8Array,
+  width: number,
+  height: number,
+  palette: Uint8Array,
+  options: { readonly compressionLevel?: number } = {},
+): Promise<Uint8Array> {
+  if (indices.length !== width * height) {
+    throw new InputError(`PNG data length (${indices.length}) does not match width*height (${width}*${height}).`);
+  }
+  if (palette.length % 3 !== 0 || palette.length === 0 || palette.length > 256 * 3) {
+    throw new InputError(`a PNG palette holds 1 to 256 RGB entries, got ${palette.length} bytes.`);
+  }
+  const entries = palette.length / 3;
+  for (let i = 0; entries < 256 && i < indices.length; i++) {
+    if (indices[i]! >= entries) throw new InputError(`PNG palette index ${indices[i]} at pixel ${i} is past the palette's ${entries} entries.`);
+  }
+  const stride = 1 + width;
+  const rows = Buffer.allocUnsafe(height * stride);
+  for (let y = 0; y < height; y++) {
+    rows[y * stride] = 0; // filter type None
+    rows.set(indices.subarray(y * width, (y + 1) * width), y * stride + 1);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 3; // indexed colour
+  const idat = await deflateAsync(rows, { level: options.compressionLevel ?? 1 });
+  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('PLTE', palette), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
+}
+
+/**
  * Whether zlib will pay on an image: true when at least 3/4 of horizontal neighbours (first channel, every
  * 8th row) differ by less than `smallStep`. Real depth maps and their colourings pass easily; noise-like
  * maps (a random-weight network's output) do not compress, and compressing them costs tens of ms.

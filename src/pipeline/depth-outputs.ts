@@ -12,7 +12,7 @@ import { InputError, ModelError, OutputError } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { depthColorFormat, depthPng16Format, npyFormat, plyFormat, type EncodedFile } from '../io/formats/index.ts';
-import { colorizeDepth, encodeRgbPng } from '../io/formats/depth-color.ts';
+import { encodeDepthColorPng } from '../io/formats/depth-color.ts';
 import { readMetricDepthFile, type MetricDepthFile } from '../io/read-metric-depth.ts';
 import { alignDepthToDepth, alignDisparityToDepth, type AlignedDepth } from '../geometry/align-scale-shift.ts';
 import { pointMapToCloud, unprojectDepth } from '../geometry/unproject.ts';
@@ -108,9 +108,9 @@ export async function writeDepthOutputs(
       case 'npy':
         return npyFormat.encode(depth);
       case 'color': {
-        const colorized = colorizeDepth(depth, { colormap: options.output.colormap });
-        sidecarExtras['color'] = { colormap: colorized.colormap, low: colorized.low, high: colorized.high, nearIsHighEnd: true };
-        return { bytes: await encodeRgbPng(colorized.image) };
+        const { bytes, codes } = await encodeDepthColorPng(depth, { colormap: options.output.colormap });
+        sidecarExtras['color'] = { colormap: codes.colormap, low: codes.low, high: codes.high, nearIsHighEnd: true };
+        return { bytes };
       }
       case 'ply': {
         if (depth.kind === 'disparity') throw new ModelError('internal: ply from disparity should have been refused earlier.');

@@ -9,24 +9,24 @@ import { decode as decodePng } from 'fast-png';
 import { createDepth, type DepthKind } from '../../core/depth.ts';
 import { InputError } from '../../core/errors.ts';
 import { colormapLut, type ColormapId } from '../colormaps.ts';
-import { colorizeDepth, depthColorFormat, percentileOfSorted, percentilesOf, type DepthColorOptions } from './depth-color.ts';
+import { colorizeDepth, depthColorFormat, encodeDepthColorPng, percentileOfSorted, percentilesOf, type DepthColorOptions } from './depth-color.ts';
 
 import { DEBIAN_PYTHON } from '../../../test/helpers/paths.ts';
 
-function randomDepth(kind: DepthKind, seed: number, width = 64, height = 48) {
+function randomDepth(kind: DepthKind, seed: number, width = 64, height = 48, withInvalid = true) {
   const data = new Float32Array(width * height);
   let s = seed;
   for (let i = 0; i < data.length; i++) {
     s = (s * 1664525 + 1013904223) >>> 0;
     const u = s / 2 ** 32;
     data[i] = kind === 'disparity' ? u * u * 40 : 0.3 + 20 * u ** 3; // skewed so percentiles matter
-    if (i % 97 === 5) data[i] = NaN;
+    if (withInvalid && i % 97 === 5) data[i] = NaN;
   }
-  data[1] = Infinity;
+  if (withInvalid) data[1] = Infinity;
   return createDepth({ kind, width, height, data });
 }
 
-interface Case { name: string; kind: DepthKind; seed: number; options: DepthColorOptions; colormap: ColormapId }
+interface Case { name: string; kind: DepthKind; seed: number; options: DepthColorOptions; colormap: ColormapId; allValid?: boolean }
 
 test('PNG equals an independent numpy + cv2.applyColorMap pipeline (np.percentile, flip for depth, NaN black)', { skip: !existsSync(DEBIAN_PYTHON) }, async () => {
   const cases: Case[] = [
@@ -34,13 +34,16 @@ test('PNG equals an independent numpy + cv2.applyColorMap pipeline (np.percentil
     { name: 'disparity_inferno', kind: 'disparity', seed: 2, options: { colormap: 'inferno' }, colormap: 'inferno' },
     { name: 'relative_range', kind: 'relativeDepth', seed: 3, options: { range: { min: 1, max: 5 } }, colormap: 'turbo' },
     { name: 'metric_p10_90', kind: 'metricDepth', seed: 4, options: { percentiles: [10, 90], colormap: 'inferno' }, colormap: 'inferno' },
+    // No invalid pixel: written as a palette PNG, which must read back as the same RGB.
+    { name: 'disparity_valid_turbo', kind: 'disparity', seed: 5, options: {}, colormap: 'turbo', allValid: true },
+    { name: 'metric_valid_inferno', kind: 'metricDepth', seed: 6, options: { colormap: 'inferno' }, colormap: 'inferno', allValid: true },
   ];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'anyview-color-'));
   try {
     const spec = [];
     const ours: Record<string, { low: number | null; high: number | null }> = {};
     for (const c of cases) {
-      const depth = randomDepth(c.kind, c.seed);
+      const depth = randomDepth(c.kind, c.seed, 64, 48, c.allValid !== true);
       await writeFile(path.join(dir, `${c.name}.f32`), depth.data);
       await writeFile(path.join(dir, `${c.name}.png`), (await depthColorFormat.encode(depth, c.options)).bytes);
       const { low, high } = colorizeDepth(depth, c.options);
@@ -67,7 +70,7 @@ test('PNG equals an independent numpy + cv2.applyColorMap pipeline (np.percentil
       '    png = cv2.imread(d + "/" + c["name"] + ".png", cv2.IMREAD_UNCHANGED)',
       '    diff = np.abs(png.astype(int) - ref.astype(int))',
       '    out[c["name"]] = {"dtype": png.dtype.name, "shape": list(png.shape), "maxDiff": int(diff.max()),',
-      '        "lo": float(lo), "hi": float(hi), "black": int((png[~valid] == 0).all())}',
+      '        "lo": float(lo), "hi": float(hi), "black": int((png[~valid] == 0).all()), "invalid": int((~valid).sum())}',
       'print(json.dumps(out))',
     ].join('\n'), dir]).toString());
     for (const c of cases) {
@@ -76,6 +79,7 @@ test('PNG equals an independent numpy + cv2.applyColorMap pipeline (np.percentil
       assert.deepEqual(r.shape, [48, 64, 3], c.name);
       assert.equal(r.maxDiff, 0, `${c.name}: max difference ${r.maxDiff} levels`);
       assert.equal(r.black, 1, `${c.name}: invalid pixels are black`);
+      assert.equal(r.invalid > 0, c.allValid !== true, `${c.name}: the case has invalid pixels or none, as meant`);
       assert.equal(ours[c.name]!.low, r.lo, `${c.name}: low end`);
       assert.equal(ours[c.name]!.high, r.hi, `${c.name}: high end`);
     }
@@ -122,13 +126,23 @@ test('fixed range clamps, constant maps get the middle colour, empty maps are al
   assert.deepEqual([[...empty.image.data], empty.low, empty.high], [[0, 0, 0, 0, 0, 0], null, null]);
 });
 
-test('bad options are InputErrors; the encoded PNG is 8-bit RGB', async () => {
+test('bad options are InputErrors; the PNG is 8-bit RGB with invalid pixels, else 8-bit palette = the colormap', async () => {
   const depth = randomDepth('metricDepth', 9, 5, 4);
   assert.throws(() => colorizeDepth(depth, { colormap: 'jet' as ColormapId }), (e: unknown) => e instanceof InputError && /turbo, inferno/.test(e.message));
   assert.throws(() => colorizeDepth(depth, { percentiles: [50, 10] }), InputError);
   assert.throws(() => colorizeDepth(depth, { range: { min: 2, max: NaN } }), InputError);
   const png = decodePng((await depthColorFormat.encode(depth)).bytes);
   assert.deepEqual([png.width, png.height, png.depth, png.channels], [5, 4, 8, 3]);
+
+  const valid = randomDepth('disparity', 10, 7, 6, false);
+  const { bytes, codes } = await encodeDepthColorPng(valid, { colormap: 'inferno' });
+  const indexed = decodePng(bytes);
+  assert.deepEqual([indexed.width, indexed.height, indexed.depth, indexed.channels], [7, 6, 8, 1]);
+  assert.deepEqual(indexed.palette?.flat(), [...colormapLut('inferno')]);
+  assert.deepEqual([...(indexed.data as Uint8Array)], [...codes.codes]);
+  // Expanded through the palette it is exactly colorizeDepth's RGB.
+  const rgb = colorizeDepth(valid, { colormap: 'inferno' }).image.data;
+  assert.deepEqual([...(indexed.data as Uint8Array)].flatMap((k) => indexed.palette![k]!), [...rgb]);
 });
 
 test('percentilesOf (quickselect) equals the sort-based oracle, with ties and tiny arrays', () => {
