@@ -92,48 +92,92 @@ function polyAddScaled(a: Poly, b: Poly, s: number): Poly {
 }
 
 /**
+ * Product of two linear polynomials a, b (coefficients [x, y, z, 1]) as a quadratic over the basis
+ * [xx, xy, yy, xz, yz, zz, x, y, z, 1] (MONOMIALS 10..19), times `sign`, added into q. Straight-line code: the
+ * solver forms 24 of these per call.
+ */
+function addLinearProduct(q: number[], ax: number, ay: number, az: number, a1: number, bx: number, by: number, bz: number, b1: number, sign: number): void {
+  q[0]! += sign * ax * bx;
+  q[1]! += sign * (ax * by + ay * bx);
+  q[2]! += sign * ay * by;
+  q[3]! += sign * (ax * bz + az * bx);
+  q[4]! += sign * (ay * bz + az * by);
+  q[5]! += sign * az * bz;
+  q[6]! += sign * (ax * b1 + a1 * bx);
+  q[7]! += sign * (ay * b1 + a1 * by);
+  q[8]! += sign * (az * b1 + a1 * bz);
+  q[9]! += sign * a1 * b1;
+}
+
+/**
+ * Product of a quadratic q (basis [xx, xy, yy, xz, yz, zz, x, y, z, 1]) and a linear polynomial b ([x, y, z, 1])
+ * as a cubic over MONOMIALS, added into out[at .. at + 19].
+ */
+function addQuadraticTimesLinear(out: number[], at: number, q: readonly number[], bx: number, by: number, bz: number, b1: number): void {
+  const [xx, xy, yy, xz, yz, zz, x, y, z, one] = q as [number, number, number, number, number, number, number, number, number, number];
+  out[at]! += xx * bx; // xxx
+  out[at + 1]! += xx * by + xy * bx; // xxy
+  out[at + 2]! += xy * by + yy * bx; // xyy
+  out[at + 3]! += yy * by; // yyy
+  out[at + 4]! += xx * bz + xz * bx; // xxz
+  out[at + 5]! += xy * bz + xz * by + yz * bx; // xyz
+  out[at + 6]! += yy * bz + yz * by; // yyz
+  out[at + 7]! += xz * bz + zz * bx; // xzz
+  out[at + 8]! += yz * bz + zz * by; // yzz
+  out[at + 9]! += zz * bz; // zzz
+  out[at + 10]! += xx * b1 + x * bx; // xx
+  out[at + 11]! += xy * b1 + x * by + y * bx; // xy
+  out[at + 12]! += yy * b1 + y * by; // yy
+  out[at + 13]! += xz * b1 + x * bz + z * bx; // xz
+  out[at + 14]! += yz * b1 + y * bz + z * by; // yz
+  out[at + 15]! += zz * b1 + z * bz; // zz
+  out[at + 16]! += x * b1 + one * bx; // x
+  out[at + 17]! += y * b1 + one * by; // y
+  out[at + 18]! += z * b1 + one * bz; // z
+  out[at + 19]! += one * b1; // 1
+}
+
+/**
  * The 10x20 coefficient matrix of the cubic constraints det(E) = 0 and E E^T E - trace(E E^T) E / 2 = 0 for
- * E = x X + y Y + z Z + W (the four null vectors, row-major 3x3 each).
+ * E = x X + y Y + z Z + W (the four null vectors, row-major 3x3 each): entry k of E is the linear polynomial
+ * [X[k], Y[k], Z[k], W[k]].
  */
 function cubicConstraints(basis: readonly number[][]): number[] {
   const [X, Y, Z, W] = basis as [number[], number[], number[], number[]];
-  const e: Poly[] = [];
-  for (let k = 0; k < 9; k++) {
-    const p = zeroPoly();
-    p[INDEX_X] = X[k]!; p[INDEX_Y] = Y[k]!; p[INDEX_Z] = Z[k]!; p[INDEX_ONE] = W[k]!;
-    e.push(p);
+  const out = new Array<number>(10 * NUM_MONOMIALS).fill(0);
+  // det(E) by cofactors along the third row: sum_c E[2][c] * (E[0][c+1] E[1][c+2] - E[0][c+2] E[1][c+1]).
+  for (let c = 0; c < 3; c++) {
+    const c1 = (c + 1) % 3, c2 = (c + 2) % 3;
+    const minor = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    addLinearProduct(minor, X[c1]!, Y[c1]!, Z[c1]!, W[c1]!, X[3 + c2]!, Y[3 + c2]!, Z[3 + c2]!, W[3 + c2]!, 1);
+    addLinearProduct(minor, X[c2]!, Y[c2]!, Z[c2]!, W[c2]!, X[3 + c1]!, Y[3 + c1]!, Z[3 + c1]!, W[3 + c1]!, -1);
+    addQuadraticTimesLinear(out, 0, minor, X[6 + c]!, Y[6 + c]!, Z[6 + c]!, W[6 + c]!);
   }
-  const E = (r: number, c: number): Poly => e[r * 3 + c]!;
-  const rows: Poly[] = [];
-  // det(E) by cofactors along the third row.
-  const minor = (r0: number, c0: number, r1: number, c1: number): Poly =>
-    polyAddScaled(polyMul(E(r0, c0), 1, E(r1, c1), 1), polyMul(E(r0, c1), 1, E(r1, c0), 1), -1);
-  const det = polyMul(minor(0, 1, 1, 2), 2, E(2, 0), 1);
-  polyAddScaled(det, polyMul(minor(0, 2, 1, 0), 2, E(2, 1), 1), 1);
-  polyAddScaled(det, polyMul(minor(0, 0, 1, 1), 2, E(2, 2), 1), 1);
-  rows.push(det);
-  // L = E E^T - trace(E E^T) / 2 I, then the nine entries of L E.
-  const eet: Poly[] = [];
+  // L = E E^T - trace(E E^T) / 2 I (symmetric), then the nine entries of L E.
+  const eet: number[][] = [];
   for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) {
-      if (c < r) { eet.push(eet[c * 3 + r]!); continue; }
-      const p = polyMul(E(r, 0), 1, E(c, 0), 1);
-      polyAddScaled(p, polyMul(E(r, 1), 1, E(c, 1), 1), 1);
-      polyAddScaled(p, polyMul(E(r, 2), 1, E(c, 2), 1), 1);
-      eet.push(p);
+    for (let c = r; c < 3; c++) {
+      const q = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      for (let k = 0; k < 3; k++) {
+        const i = 3 * r + k, j = 3 * c + k;
+        addLinearProduct(q, X[i]!, Y[i]!, Z[i]!, W[i]!, X[j]!, Y[j]!, Z[j]!, W[j]!, 1);
+      }
+      eet[3 * r + c] = q;
+      eet[3 * c + r] = q;
     }
   }
-  const halfTrace = polyAddScaled(polyAddScaled(eet[0]!.slice(), eet[4]!, 1), eet[8]!, 1);
-  const L = eet.map((p, k) => (k % 4 === 0 ? polyAddScaled(p.slice(), halfTrace, -0.5) : p));
+  const halfTrace = eet[0]!.map((v, k) => 0.5 * (v + eet[4]![k]! + eet[8]![k]!));
+  const L = eet.map((q, k) => (k % 4 === 0 ? q.map((v, m) => v - halfTrace[m]!) : q));
   for (let r = 0; r < 3; r++) {
     for (let c = 0; c < 3; c++) {
-      const p = polyMul(L[r * 3]!, 2, E(0, c), 1);
-      polyAddScaled(p, polyMul(L[r * 3 + 1]!, 2, E(1, c), 1), 1);
-      polyAddScaled(p, polyMul(L[r * 3 + 2]!, 2, E(2, c), 1), 1);
-      rows.push(p);
+      const at = (1 + 3 * r + c) * NUM_MONOMIALS;
+      for (let k = 0; k < 3; k++) {
+        const j = 3 * k + c;
+        addQuadraticTimesLinear(out, at, L[3 * r + k]!, X[j]!, Y[j]!, Z[j]!, W[j]!);
+      }
     }
   }
-  return rows.flat();
+  return out;
 }
 
 /**
@@ -229,25 +273,23 @@ function fivePointFromRows(rows: number[]): Mat3[] {
   // Scale each constraint row: Gauss-Jordan's pivoting then compares like with like.
   for (let r = 0; r < 10; r++) {
     let norm = 0;
-    for (let c = 0; c < NUM_MONOMIALS; c++) norm += constraints[r * NUM_MONOMIALS + c]! ** 2;
+    for (let c = 0; c < NUM_MONOMIALS; c++) norm += constraints[r * NUM_MONOMIALS + c]! * constraints[r * NUM_MONOMIALS + c]!;
     norm = Math.sqrt(norm);
     if (norm > 0) for (let c = 0; c < NUM_MONOMIALS; c++) constraints[r * NUM_MONOMIALS + c]! /= norm;
   }
   if (!gaussJordan10x20(constraints)) return [];
   // Action matrix of multiplication by x on the basis b = [xx, xy, yy, xz, yz, zz, x, y, z, 1]:
   // x * b_k is either a basis monomial or an eliminated cubic, which row r of [I | B] expresses as -B_r b.
-  const action: number[][] = [];
+  const action = new Array<number>(100).fill(0);
   for (let k = 0; k < 10; k++) {
     const product = PRODUCT_INDEX[INDEX_X * NUM_MONOMIALS + BASIS_OFFSET + k]!;
-    const row = new Array<number>(10).fill(0);
-    if (product >= BASIS_OFFSET) row[product - BASIS_OFFSET] = 1;
-    else for (let c = 0; c < 10; c++) row[c] = -constraints[product * NUM_MONOMIALS + BASIS_OFFSET + c]!;
-    action.push(row);
+    if (product >= BASIS_OFFSET) action[10 * k + product - BASIS_OFFSET] = 1;
+    else for (let c = 0; c < 10; c++) action[10 * k + c] = -constraints[product * NUM_MONOMIALS + BASIS_OFFSET + c]!;
   }
   const [X, Y, Z, W] = basis as [number[], number[], number[], number[]];
   const solutions: Mat3[] = [];
   // The last basis monomial is 1, so eigenvectors scaled to a unit last entry read x, y, z directly.
-  for (const vector of realEigenvectorsUnitLast(action.flat(), 10)) {
+  for (const vector of realEigenvectorsUnitLast(action, 10)) {
     const x = vector[INDEX_X - BASIS_OFFSET]!;
     const y = vector[INDEX_Y - BASIS_OFFSET]!;
     const z = vector[INDEX_Z - BASIS_OFFSET]!;
@@ -295,9 +337,8 @@ function toHessenberg(a: number[], n: number): void {
  * algorithm (EISPACK hqr). False when it fails to converge (30 iterations for one eigenvalue).
  */
 function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[]): boolean {
-  const at = (i: number, j: number): number => a[i * n + j]!;
   let anorm = 0;
-  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(at(i, j));
+  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(a[i * n + j]!);
   let nn = n - 1;
   let t = 0;
   let p = 0, q = 0, r = 0, s = 0, w = 0, x = 0, y = 0, z = 0;
@@ -307,17 +348,17 @@ function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[
     do {
       // Look for a single small subdiagonal element to split the matrix.
       for (l = nn; l >= 1; l--) {
-        s = Math.abs(at(l - 1, l - 1)) + Math.abs(at(l, l));
+        s = Math.abs(a[(l - 1) * n + (l - 1)]!) + Math.abs(a[l * n + l]!);
         if (s === 0) s = anorm;
-        if (Math.abs(at(l, l - 1)) + s === s) { a[l * n + l - 1] = 0; break; }
+        if (Math.abs(a[l * n + (l - 1)]!) + s === s) { a[l * n + l - 1] = 0; break; }
       }
-      x = at(nn, nn);
+      x = a[nn * n + nn]!;
       if (l === nn) {
         // One root found.
         re[nn] = x + t; im[nn] = 0; nn--;
       } else {
-        y = at(nn - 1, nn - 1);
-        w = at(nn, nn - 1) * at(nn - 1, nn);
+        y = a[(nn - 1) * n + (nn - 1)]!;
+        w = a[nn * n + (nn - 1)]! * a[(nn - 1) * n + nn]!;
         if (l === nn - 1) {
           // Two roots found.
           p = 0.5 * (y - x);
@@ -340,7 +381,7 @@ function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[
             // Exceptional shift.
             t += x;
             for (let i = 0; i <= nn; i++) a[i * n + i]! -= x;
-            s = Math.abs(at(nn, nn - 1)) + Math.abs(at(nn - 1, nn - 2));
+            s = Math.abs(a[nn * n + (nn - 1)]!) + Math.abs(a[(nn - 1) * n + (nn - 2)]!);
             y = x = 0.75 * s;
             w = -0.4375 * s * s;
           }
@@ -348,17 +389,17 @@ function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[
           // Form the shift and look for two consecutive small subdiagonal elements.
           let m: number;
           for (m = nn - 2; m >= l; m--) {
-            z = at(m, m);
+            z = a[m * n + m]!;
             r = x - z;
             s = y - z;
-            p = (r * s - w) / at(m + 1, m) + at(m, m + 1);
-            q = at(m + 1, m + 1) - z - r - s;
-            r = at(m + 2, m + 1);
+            p = (r * s - w) / a[(m + 1) * n + m]! + a[m * n + (m + 1)]!;
+            q = a[(m + 1) * n + (m + 1)]! - z - r - s;
+            r = a[(m + 2) * n + (m + 1)]!;
             s = Math.abs(p) + Math.abs(q) + Math.abs(r);
             p /= s; q /= s; r /= s;
             if (m === l) break;
-            const u = Math.abs(at(m, m - 1)) * (Math.abs(q) + Math.abs(r));
-            const v = Math.abs(p) * (Math.abs(at(m - 1, m - 1)) + Math.abs(z) + Math.abs(at(m + 1, m + 1)));
+            const u = Math.abs(a[m * n + (m - 1)]!) * (Math.abs(q) + Math.abs(r));
+            const v = Math.abs(p) * (Math.abs(a[(m - 1) * n + (m - 1)]!) + Math.abs(z) + Math.abs(a[(m + 1) * n + (m + 1)]!));
             if (u + v === v) break;
           }
           for (let i = m + 2; i <= nn; i++) {
@@ -368,9 +409,9 @@ function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[
           // Double QR step on rows l..nn and columns m..nn.
           for (let k = m; k <= nn - 1; k++) {
             if (k !== m) {
-              p = at(k, k - 1);
-              q = at(k + 1, k - 1);
-              r = k !== nn - 1 ? at(k + 2, k - 1) : 0;
+              p = a[k * n + (k - 1)]!;
+              q = a[(k + 1) * n + (k - 1)]!;
+              r = k !== nn - 1 ? a[(k + 2) * n + (k - 1)]! : 0;
               x = Math.abs(p) + Math.abs(q) + Math.abs(r);
               if (x !== 0) { p /= x; q /= x; r /= x; }
             }
@@ -378,22 +419,22 @@ function hessenbergEigenvalues(a: number[], n: number, re: number[], im: number[
             s = p >= 0 ? norm : -norm;
             if (s === 0) continue;
             if (k === m) {
-              if (l !== m) a[k * n + k - 1] = -at(k, k - 1);
+              if (l !== m) a[k * n + k - 1] = -a[k * n + (k - 1)]!;
             } else {
               a[k * n + k - 1] = -s * x;
             }
             p += s;
             x = p / s; y = q / s; z = r / s; q /= p; r /= p;
             for (let j = k; j <= nn; j++) {
-              p = at(k, j) + q * at(k + 1, j);
-              if (k !== nn - 1) { p += r * at(k + 2, j); a[(k + 2) * n + j]! -= p * z; }
+              p = a[k * n + j]! + q * a[(k + 1) * n + j]!;
+              if (k !== nn - 1) { p += r * a[(k + 2) * n + j]!; a[(k + 2) * n + j]! -= p * z; }
               a[(k + 1) * n + j]! -= p * y;
               a[k * n + j]! -= p * x;
             }
             const last = nn < k + 3 ? nn : k + 3;
             for (let i = l; i <= last; i++) {
-              p = x * at(i, k) + y * at(i, k + 1);
-              if (k !== nn - 1) { p += z * at(i, k + 2); a[i * n + k + 2]! -= p * r; }
+              p = x * a[i * n + k]! + y * a[i * n + (k + 1)]!;
+              if (k !== nn - 1) { p += z * a[i * n + (k + 2)]!; a[i * n + k + 2]! -= p * r; }
               a[i * n + k + 1]! -= p * q;
               a[i * n + k]! -= p;
             }
