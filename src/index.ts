@@ -36,6 +36,10 @@ export {
   type ScaleShift, type RansacScaleShift, type AlignedDepth,
 } from './geometry/align-scale-shift.ts';
 
+// Video: the window plan and temporal alignment (L4P).
+export { planWindows, defaultStride, type FrameWindow } from './video/windows.ts';
+export { createTemporalAligner, type TemporalAligner, type TemporalAlignmentOptions, type AlignedFrame, type AlignmentUnit, type UnitFit } from './video/temporal-alignment.ts';
+
 // Evaluation
 export { computeDepthMetrics, meanDepthMetrics, DEPTH_METRIC_NAMES, type DepthMetrics } from './eval/depth-metrics.ts';
 export { DEPTH_DATASETS, getDepthDataset, type DepthDataset } from './eval/datasets/index.ts';

@@ -1,6 +1,7 @@
 /**
  * The layer rule (STYLE.md): imports point only toward lower layers, so the pipeline reads left to right
- * core -> io / imaging -> models / geometry -> eval -> pipeline -> cli, and only the CLI reads the environment.
+ * core -> io / imaging -> models / geometry -> sfm / video -> eval -> pipeline -> cli, and only the CLI reads the
+ * environment.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,9 +18,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   geometry: ['core'],
   models: ['core', 'imaging', 'io'],
   sfm: ['core', 'geometry'],
+  video: ['core', 'geometry'],
   eval: ['core', 'io', 'geometry'],
-  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'eval'],
-  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'eval', 'pipeline'],
+  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'eval'],
+  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'eval', 'pipeline'],
 };
 
 test('source files import only from their own or lower layers, never from tests or tools', async () => {
