@@ -2,13 +2,13 @@
 # Sets up a fresh machine for the test suite and runs it (the README's test command; .ci/run calls it).
 # - Debian packages: python3-opencv, python3-numpy, python3-onnx are the independent references the parity
 #   tests compare against (OpenCV's INTER_CUBIC, numpy's .npy reader); colmap (3.8, CPU) reads and checks our
-#   COLMAP exports.
+#   COLMAP exports; ffmpeg decodes video.
 # - npm packages from package-lock.json; onnxruntime-node's CUDA download is skipped (see .npmrc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in python3-opencv python3-numpy python3-onnx colmap; do
+for pkg in python3-opencv python3-numpy python3-onnx colmap ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
