@@ -6,6 +6,7 @@ import { autoCommand } from './commands/auto.ts';
 import { evalCommand } from './commands/eval.ts';
 import { modelsCommand } from './commands/models.ts';
 import { viewsCommand } from './commands/views.ts';
+import { videoCommand } from './commands/video.ts';
 import { FailedItemsError } from './errors.ts';
 
 /** Makes every (sub)command throw instead of exiting, so main() owns the exit code. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .addCommand(autoCommand())
     .addCommand(depthCommand())
+    .addCommand(videoCommand())
     .addCommand(viewsCommand())
     .addCommand(evalCommand())
     .addCommand(modelsCommand());

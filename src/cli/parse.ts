@@ -38,6 +38,14 @@ export function parsePositiveNumber(flag: string) {
   };
 }
 
+export function parseNonNegativeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a number >= 0, got "${value}".`);
+    return n;
+  };
+}
+
 export function parseIntrinsics(value: string): IntrinsicsOption {
   const parts = value.split(',').map((s) => Number(s.trim()));
   if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) {

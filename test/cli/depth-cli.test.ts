@@ -202,9 +202,17 @@ test('auto recognises an image, a folder and a video', async () => {
   assert.equal(JSON.parse(image.stdout).images.length, 1);
   const folder = await runCli(['auto', NYU_RGB, '--model', models.passthroughHf, '--format', 'npy', '--out', out, '--json']);
   assert.equal(JSON.parse(folder.stdout).images.length, 3);
-  const video = await runCli(['auto', path.join(SHARED_DATA_DIR, 'davis_lady_running_monst3r/demo_data/lady-running.mp4'), '--out', out]);
-  assert.equal(video.code, ERROR_TABLE.INPUT.exitCode);
-  assert.match(video.stderr, /video/i);
+  const clip = path.join(SHARED_DATA_DIR, 'davis_lady_running_monst3r/demo_data/lady-running.mp4');
+  const videoOut = path.join(out, 'video');
+  const video = await runCli(['auto', clip, '--model', models.passthroughHf, '--format', 'npy', '--out', videoOut, '--json']);
+  assert.equal(video.code, 0, video.stderr);
+  const summary = JSON.parse(video.stdout);
+  assert.deepEqual([summary.source, summary.numFrames, summary.fps], ['video', 65, 30]);
+  assert.ok((await readdir(videoOut)).includes('depth.mp4'));
+  // A point cloud per frame is not a video output: refused before any work, naming the format.
+  const ply = await runCli(['auto', clip, '--model', models.passthroughHf, '--format', 'ply', '--out', path.join(out, 'ply')]);
+  assert.equal(ply.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(ply.stderr, /drop ply/);
 });
 
 test('EXIF orientation is honoured: a 640x480 JPEG tagged "rotate 90" gives a 480x640 depth map', async () => {

@@ -1,0 +1,115 @@
+/** `anyview video`: a video or a folder of frames in; temporally consistent depth out. A thin adapter over pipeline/video-job. */
+import { Command, Option } from 'commander';
+import type { DepthKind } from '../../core/depth.ts';
+import type { ModelVariant } from '../../models/model-spec.ts';
+import { createOnnxRuntimeNodeBackend } from '../../models/onnxruntime-node.ts';
+import { COLORMAPS, DEFAULT_DEPTH_JOB_OPTIONS, type ColormapName } from '../../pipeline/depth-options.ts';
+import {
+  runVideoJob, VIDEO_FRAME_FORMATS, VIDEO_OUTPUTS, type VideoFrameFormat, type VideoJobOptions, type VideoJobSummary, type VideoOutput,
+} from '../../pipeline/video-job.ts';
+import { readCliEnvironment } from '../environment.ts';
+import { createCliLogger } from '../log.ts';
+import { parseList, parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
+import { createProgressSink } from '../progress.ts';
+
+const D = DEFAULT_DEPTH_JOB_OPTIONS;
+const VARIANTS: readonly ModelVariant[] = ['fp32', 'fp16', 'int8', 'q4', 'q4f16'];
+const OUTPUT_KINDS: readonly DepthKind[] = ['disparity', 'relativeDepth', 'metricDepth'];
+
+export interface VideoFlags {
+  model: string;
+  variant: ModelVariant;
+  outputKind?: DepthKind;
+  allowNonCommercial: boolean;
+  size?: number;
+  out: string;
+  format: VideoFrameFormat[];
+  video: VideoOutput;
+  colormap: ColormapName;
+  fps?: number;
+  start?: number;
+  end?: number;
+  maxFrames?: number;
+  maxSide?: number;
+  folderFps: number;
+  threads?: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  json: boolean;
+  progressJson: boolean;
+}
+
+export function videoOptionsFromFlags(flags: VideoFlags, allowDownload: boolean): VideoJobOptions {
+  return {
+    depth: {
+      model: {
+        idOrPath: flags.model, variant: flags.variant, allowNonCommercial: flags.allowNonCommercial, allowDownload,
+        ...(flags.outputKind !== undefined ? { outputKind: flags.outputKind } : {}),
+      },
+      runtime: { device: flags.device, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
+      preprocess: { maxPixels: D.preprocess.maxPixels, ...(flags.size !== undefined ? { processSizePx: flags.size } : {}) },
+      camera: D.camera,
+    },
+    sampling: {
+      ...(flags.fps !== undefined ? { fps: flags.fps } : {}),
+      ...(flags.start !== undefined ? { startS: flags.start } : {}),
+      ...(flags.end !== undefined ? { endS: flags.end } : {}),
+      ...(flags.maxFrames !== undefined ? { maxFrames: flags.maxFrames } : {}),
+      ...(flags.maxSide !== undefined ? { maxSidePx: flags.maxSide } : {}),
+    },
+    output: { dir: flags.out, frameFormats: flags.format, video: flags.video, colormap: flags.colormap },
+    folderFps: flags.folderFps,
+  };
+}
+
+/** Runs the video job on one input; used by `video` and by `auto` on a video. */
+export async function runVideoCommand(input: string, flags: VideoFlags): Promise<void> {
+  const env = readCliEnvironment();
+  const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
+  const backend = createOnnxRuntimeNodeBackend({ log: createCliLogger({ debug: env.debug, quiet: true, format: flags.progressJson ? 'json' : 'text' }) });
+  try {
+    const log = createCliLogger({ debug: env.debug, quiet: flags.json, format: flags.progressJson ? 'json' : 'text' });
+    const summary = await runVideoJob(input, videoOptionsFromFlags(flags, env.allowDownload), backend,
+      { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress, log });
+    progress.stop();
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else printSummary(summary);
+  } finally {
+    progress.stop();
+    await backend.dispose();
+  }
+}
+
+function printSummary(s: VideoJobSummary): void {
+  process.stdout.write(`${s.model.id} (${s.model.kind}) on ${s.model.device}: ${s.numFrames} frames of ${s.width}x${s.height} at ${s.fps} fps, `
+    + `aligned frame to frame (${s.alignment.space})\n`);
+  process.stdout.write(`  frames: ${s.outputs.frames}\n  metadata: ${s.outputs.metadata}\n${s.outputs.video !== null ? `  video: ${s.outputs.video}\n` : ''}`);
+  process.stdout.write(`${(s.totalMs / 1000).toFixed(2)} s (${s.framesPerSecond.toFixed(2)} frames/s) -> ${s.outputs.dir}\n`);
+}
+
+export function videoCommand(): Command {
+  return new Command('video')
+    .description('Temporally consistent depth for a video or a folder of frames: per-frame depth aligned frame to frame, per-frame files and a depth video')
+    .argument('<input>', 'a video file (anything ffmpeg reads) or a folder of frames')
+    .option('-m, --model <id|path>', 'registry model id or path to an ONNX file', D.model.idOrPath)
+    .addOption(new Option('--variant <precision>', 'weights precision to download').choices(VARIANTS).default(D.model.variant))
+    .addOption(new Option('--output-kind <kind>', 'what a model given by path outputs').choices(OUTPUT_KINDS))
+    .option('--allow-non-commercial', 'accept a CC-BY-NC (non-commercial) model licence', false)
+    .option('--size <px>', 'network processing size (518 for Depth Anything)', parsePositiveInt('--size'))
+    .option('-o, --out <dir>', 'output folder', 'anyview-video')
+    .option('-f, --format <list>', `files per frame: ${VIDEO_FRAME_FORMATS.join(',')}`, parseList('--format', VIDEO_FRAME_FORMATS), ['png16'])
+    .addOption(new Option('--video <what>', 'the depth video DIR/depth.mp4').choices(VIDEO_OUTPUTS).default('color'))
+    .addOption(new Option('--colormap <name>', 'colour map').choices(COLORMAPS).default(D.output.colormap))
+    .option('--fps <n>', 'sample the video at this rate (default: every frame)', parsePositiveNumber('--fps'))
+    .option('--start <s>', 'start time in seconds', parseNonNegativeNumber('--start'))
+    .option('--end <s>', 'end time in seconds', parsePositiveNumber('--end'))
+    .option('--max-frames <n>', 'at most this many frames', parsePositiveInt('--max-frames'))
+    .option('--max-side <px>', 'scale frames down so that the longer side is at most this', parsePositiveInt('--max-side'))
+    .option('--folder-fps <n>', 'frame rate of a folder of frames', parsePositiveNumber('--folder-fps'), 30)
+    .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
+    .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default(D.runtime.device))
+    .option('--json', 'print a machine-readable summary on stdout', false)
+    .option('--progress-json', 'write progress events as JSON lines on stderr', false)
+    .action(async (input: string, flags: VideoFlags) => {
+      await runVideoCommand(input, flags);
+    });
+}

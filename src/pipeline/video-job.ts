@@ -1,0 +1,196 @@
+/**
+ * `anyview video`: temporally consistent depth for a video or an image sequence, streamed frame by frame:
+ *
+ *   decode (ffmpeg, or the folder's images) -> per-frame depth model -> temporal alignment -> per-frame files,
+ *   frames.jsonl, and a colourised depth video (optionally side by side with the input).
+ *
+ * A per-frame image model (Depth Anything) gives each frame its own unknown affine map; the aligner maps every
+ * frame onto the aligned previous one (video/temporal-alignment.ts, unit 'frame'), so the whole video shares
+ * one relative map. The colour range is fixed from the first frame, so colours do not flicker either. Nothing
+ * grows with the video's length: one frame is decoded ahead, the aligner holds one frame, and outputs are
+ * written as frames become final.
+ */
+import path from 'node:path';
+import type { RunContext } from '../core/context.ts';
+import type { DepthKind } from '../core/depth.ts';
+import { InputError, throwIfAborted } from '../core/errors.ts';
+import type { Image } from '../core/image.ts';
+import { ensureWritableDir, writeFileAtomic } from '../io/atomic-write.ts';
+import { decodeImage } from '../io/decode-image.ts';
+import { colorizeDepth, depthColorCodes, encodeDepthColorPng } from '../io/formats/depth-color.ts';
+import { depthPng16Format } from '../io/formats/depth-png16.ts';
+import { npyFormat } from '../io/formats/npy.ts';
+import { classifyInput, listImagesInFolder } from '../io/inputs.ts';
+import { decodeVideoFrames, probeVideo, type VideoDecodeOptions } from '../io/video-decode.ts';
+import { createVideoEncoder, type VideoEncoder } from '../io/video-encode.ts';
+import type { InferenceBackend } from '../models/backend.ts';
+import { createTemporalAligner, type AlignedFrame, type UnitFit } from '../video/temporal-alignment.ts';
+import { createDepthEstimator, type ModelLocations } from './depth-estimator.ts';
+import { intrinsicsFor } from './depth-outputs.ts';
+import type { DepthJobOptions } from './depth-options.ts';
+
+export const VIDEO_FRAME_FORMATS = ['png16', 'npy', 'color'] as const;
+export type VideoFrameFormat = (typeof VIDEO_FRAME_FORMATS)[number];
+export const VIDEO_OUTPUTS = ['color', 'side-by-side', 'none'] as const;
+export type VideoOutput = (typeof VIDEO_OUTPUTS)[number];
+
+export interface VideoJobOptions {
+  /** Model, runtime, preprocessing and camera as for single images; output.dir and output.colormap are used. */
+  readonly depth: Pick<DepthJobOptions, 'model' | 'runtime' | 'preprocess' | 'camera'>;
+  readonly sampling: Pick<VideoDecodeOptions, 'fps' | 'startS' | 'endS' | 'maxFrames' | 'maxSidePx' | 'ffmpegPath' | 'ffprobePath'>;
+  readonly output: {
+    readonly dir: string;
+    /** Files per frame, in DIR/frames/. */
+    readonly frameFormats: readonly VideoFrameFormat[];
+    /** The depth video, DIR/depth.mp4. */
+    readonly video: VideoOutput;
+    readonly colormap: DepthJobOptions['output']['colormap'];
+  };
+  /** Frame rate of an image-sequence folder (a video's own rate is used otherwise). Default 30. */
+  readonly folderFps: number;
+}
+
+export interface VideoFrameRecord {
+  readonly index: number;
+  readonly timeS: number;
+  readonly files: Readonly<Partial<Record<VideoFrameFormat, string>>>;
+  /** aligned = scale * predicted + shift, the map this frame was given. */
+  readonly alignment: UnitFit;
+  readonly timingsMs: { readonly inference: number; readonly preprocess: number; readonly postprocess: number };
+}
+
+export interface VideoJobSummary {
+  readonly input: string;
+  readonly source: 'video' | 'imageFolder';
+  readonly numFrames: number;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+  readonly model: { readonly id: string; readonly kind: DepthKind; readonly device: string };
+  readonly alignment: { readonly unit: 'frame'; readonly space: string; readonly colorRange: { readonly low: number; readonly high: number } | null };
+  readonly outputs: { readonly dir: string; readonly frames: string; readonly metadata: string; readonly video: string | null };
+  readonly totalMs: number;
+  readonly framesPerSecond: number;
+}
+
+interface SourceFrame {
+  readonly index: number;
+  readonly image: Image<Uint8Array>;
+}
+
+/** The frames of a video file or of a folder of images (sorted by name), with the rate to play them at. */
+async function openFrames(input: string, options: VideoJobOptions, context: RunContext): Promise<{ frames: AsyncIterable<SourceFrame>; fps: number; source: VideoJobSummary['source'] }> {
+  const kind = await classifyInput(input);
+  if (kind === 'video') {
+    const info = probeVideo(input, options.sampling);
+    const fps = options.sampling.fps ?? info.fps;
+    return { frames: decodeVideoFrames(input, { ...options.sampling, ...(context.signal !== undefined ? { signal: context.signal } : {}) }), fps, source: 'video' };
+  }
+  if (kind !== 'imageFolder') throw new InputError('is a single image: `anyview video` needs a video or a folder of frames (use `anyview depth` for one image).', { file: input });
+  const files = await listImagesInFolder(input);
+  const { maxFrames } = options.sampling;
+  const chosen = maxFrames !== undefined ? files.slice(0, maxFrames) : files;
+  async function* frames(): AsyncGenerator<SourceFrame> {
+    for (const [index, file] of chosen.entries()) yield { index, image: await decodeImage({ path: file }) };
+  }
+  return { frames: frames(), fps: options.folderFps, source: 'imageFolder' };
+}
+
+export async function runVideoJob(
+  input: string, options: VideoJobOptions, backend: InferenceBackend, locations: ModelLocations, context: RunContext = {},
+): Promise<VideoJobSummary> {
+  const started = performance.now();
+  const { dir } = options.output;
+  const framesDir = path.join(dir, 'frames');
+  await ensureWritableDir(framesDir);
+  const estimator = await createDepthEstimator(backend, { ...options.depth }, locations, context);
+  const { frames, fps, source } = await openFrames(input, options, context);
+  const aligner = createTemporalAligner({ unit: 'frame' });
+  const metadataLines: string[] = [];
+  const sourceImages = new Map<number, Image<Uint8Array>>();
+  const timings = new Map<number, VideoFrameRecord['timingsMs']>();
+  let encoder: VideoEncoder | undefined;
+  let colorRange: { low: number; high: number } | null = null;
+  let size: { width: number; height: number } | undefined;
+  let count = 0;
+
+  const emit = async (aligned: AlignedFrame): Promise<void> => {
+    const { index, depth } = aligned;
+    const stem = path.join(framesDir, String(index).padStart(6, '0'));
+    const files: Partial<Record<VideoFrameFormat, string>> = {};
+    if (colorRange === null) {
+      const first = depthColorCodes(depth, { colormap: options.output.colormap });
+      if (first.low !== null && first.high !== null) colorRange = { low: first.low, high: first.high };
+    }
+    const colorOptions = { colormap: options.output.colormap, ...(colorRange !== null ? { range: { min: colorRange.low, max: colorRange.high } } : {}) };
+    for (const format of options.output.frameFormats) {
+      const file = `${stem}${format === 'png16' ? '_depth16.png' : format === 'npy' ? '_depth.npy' : '_depth_color.png'}`;
+      const bytes = format === 'png16' ? (await depthPng16Format.encode(depth)).bytes
+        : format === 'npy' ? (await npyFormat.encode(depth)).bytes
+          : (await encodeDepthColorPng(depth, colorOptions)).bytes;
+      await writeFileAtomic(file, bytes);
+      files[format] = path.relative(dir, file);
+    }
+    const image = sourceImages.get(index)!;
+    sourceImages.delete(index);
+    if (encoder !== undefined) {
+      const rgb = colorizeDepth(depth, colorOptions).image.data;
+      await encoder.write(options.output.video === 'side-by-side' ? sideBySide(image.data, rgb, depth.width, depth.height) : rgb);
+    }
+    const record: VideoFrameRecord = { index, timeS: index / fps, files, alignment: aligned.fit, timingsMs: timings.get(index)! };
+    timings.delete(index);
+    metadataLines.push(JSON.stringify(record));
+  };
+
+  try {
+    for await (const frame of frames) {
+      throwIfAborted(context.signal);
+      const { image, index } = frame;
+      if (image.channels !== 3) throw new InputError(`frame ${index} has ${image.channels} channels; frames must be RGB.`);
+      if (size === undefined) {
+        size = { width: image.width, height: image.height };
+        if (options.output.video !== 'none') {
+          encoder = createVideoEncoder(path.join(dir, 'depth.mp4'), {
+            width: options.output.video === 'side-by-side' ? 2 * image.width : image.width, height: image.height, fps,
+            ...(options.sampling.ffmpegPath !== undefined ? { ffmpegPath: options.sampling.ffmpegPath } : {}),
+          });
+        }
+      } else if (image.width !== size.width || image.height !== size.height) {
+        throw new InputError(`frame ${index} is ${image.width}x${image.height} but the first frame is ${size.width}x${size.height}; every frame must have one size.`, { file: input });
+      }
+      const estimate = await estimator.estimate(image, intrinsicsFor(image, options.depth.camera).intrinsics, context);
+      sourceImages.set(index, image);
+      timings.set(index, estimate.timingsMs);
+      for (const aligned of aligner.push({ index, start: index, end: index + 1 }, [estimate.depth])) await emit(aligned);
+      count++;
+      context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input });
+    }
+    for (const aligned of aligner.finish()) await emit(aligned);
+    const metadata = path.join(dir, 'frames.jsonl');
+    await writeFileAtomic(metadata, `${metadataLines.join('\n')}\n`);
+    const video = encoder !== undefined ? path.join(dir, 'depth.mp4') : null;
+    if (encoder !== undefined) await encoder.finish();
+    const totalMs = performance.now() - started;
+    return {
+      input, source, numFrames: count, fps, width: size!.width, height: size!.height,
+      model: { id: estimator.modelId, kind: estimator.outputKind, device: estimator.device },
+      alignment: { unit: 'frame', space: estimator.outputKind === 'disparity' ? 'disparity, scale and shift' : estimator.outputKind === 'relativeDepth' ? 'depth, scale' : 'none (metric)', colorRange },
+      outputs: { dir, frames: framesDir, metadata, video },
+      totalMs, framesPerSecond: count / (totalMs / 1000),
+    };
+  } catch (error) {
+    await encoder?.abort();
+    throw error;
+  }
+}
+
+/** The input frame and its depth colouring next to each other: width 2W. */
+function sideBySide(left: Uint8Array, right: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * 2 * height * 3);
+  const row = width * 3;
+  for (let y = 0; y < height; y++) {
+    out.set(left.subarray(y * row, (y + 1) * row), y * 2 * row);
+    out.set(right.subarray(y * row, (y + 1) * row), y * 2 * row + row);
+  }
+  return out;
+}

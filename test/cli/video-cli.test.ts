@@ -1,0 +1,95 @@
+/**
+ * `anyview video`, spawned as a user runs it, on the real DAVIS clip and its frame folder, with a generated graph
+ * (no real weights can be downloaded here). ffprobe, an independent reader, checks the depth video.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { SHARED_DATA_DIR } from '../helpers/paths.ts';
+import { ensureTestModels, type TestModels } from '../helpers/test-models.ts';
+import { decodeNpy } from '../../src/io/formats/npy.ts';
+import { decodeDepthPng16 } from '../../src/io/formats/depth-png16.ts';
+import { ERROR_TABLE } from '../../src/core/errors.ts';
+import { ffmpegAvailable } from '../../src/io/video-decode.ts';
+
+const DAVIS = path.join(SHARED_DATA_DIR, 'davis_lady_running_monst3r/demo_data');
+const CLIP = path.join(DAVIS, 'lady-running.mp4');
+const skip = !ffmpegAvailable() && 'ffmpeg is not installed';
+
+let models: TestModels;
+before(async () => {
+  models = await ensureTestModels();
+});
+
+const tmp = (prefix: string) => mkdtemp(path.join(os.tmpdir(), `anyview-video-${prefix}-`));
+
+function probe(file: string): { width: number; height: number; frames: number } {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' });
+  const s = JSON.parse(r.stdout).streams[0];
+  return { width: s.width, height: s.height, frames: Number(s.nb_read_frames) };
+}
+
+test('a video: per-frame files, one JSON line per frame with its alignment, a side-by-side depth video', { skip }, async () => {
+  const out = await tmp('clip');
+  const r = await runCli(['video', CLIP, '--model', models.passthroughHf, '--max-frames', '10', '--max-side', '213',
+    '--format', 'png16,npy,color', '--video', 'side-by-side', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual([summary.numFrames, summary.width, summary.height, summary.fps, summary.model.kind], [10, 213, 120, 30, 'disparity']);
+  assert.equal(summary.alignment.unit, 'frame');
+  const files = (await readdir(path.join(out, 'frames'))).sort();
+  assert.equal(files.length, 30);
+  assert.deepEqual(files.slice(0, 3), ['000000_depth.npy', '000000_depth16.png', '000000_depth_color.png']);
+  const lines = (await readFile(path.join(out, 'frames.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(lines[0].alignment, { scale: 1, shift: 0, numSamples: 0, numInliers: 0 });
+  for (const line of lines.slice(1)) {
+    assert.ok(line.alignment.numSamples > 1000 && line.alignment.numInliers > 0 && line.alignment.scale > 0, JSON.stringify(line.alignment));
+    assert.ok(Math.abs(line.timeS - line.index / 30) < 1e-9);
+  }
+  // The 16-bit PNG and the .npy of a frame hold the same aligned values (within the PNG's quantisation step).
+  const npy = decodeNpy(await readFile(path.join(out, 'frames/000004_depth.npy')));
+  const png = decodeDepthPng16(await readFile(path.join(out, 'frames/000004_depth16.png')));
+  assert.deepEqual(npy.shape, [120, 213]);
+  let worst = 0;
+  for (let i = 0; i < png.data.length; i++) worst = Math.max(worst, Math.abs(png.data[i]! - Number(npy.data[i]!)));
+  const range = Math.max(...Array.from(npy.data as Float32Array)) - Math.min(...Array.from(npy.data as Float32Array));
+  assert.ok(worst <= range / 65534, `png16 vs npy ${worst}`);
+  // H.264 needs even sizes: 2 x 213 = 426 wide, 120 high, 10 frames.
+  assert.deepEqual(probe(path.join(out, 'depth.mp4')), { width: 426, height: 120, frames: 10 });
+  assert.deepEqual((await readdir(out)).filter((f) => f.includes('.tmp')), []);
+});
+
+test('a folder of frames works the same, at --folder-fps; fps sampling thins a video', { skip }, async () => {
+  const out = await tmp('folder');
+  const r = await runCli(['video', path.join(DAVIS, 'lady-running'), '--model', models.passthroughHf, '--max-frames', '4', '--folder-fps', '12',
+    '--video', 'color', '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual([summary.source, summary.numFrames, summary.fps, summary.width, summary.height], ['imageFolder', 4, 12, 854, 480]);
+  assert.deepEqual(probe(path.join(out, 'depth.mp4')), { width: 854, height: 480, frames: 4 });
+  const sampled = await runCli(['video', CLIP, '--model', models.passthroughHf, '--fps', '5', '--max-side', '160', '--video', 'none', '--out', await tmp('fps'), '--json']);
+  assert.equal(sampled.code, 0, sampled.stderr);
+  assert.equal(JSON.parse(sampled.stdout).numFrames, 11); // 2.17 s at 5 fps
+});
+
+test('bad input: not a video, a single image, a time range with no frames; nothing half-written', { skip }, async () => {
+  const dir = await tmp('bad');
+  const fake = path.join(dir, 'fake.mp4');
+  await writeFile(fake, 'not a video at all');
+  const out = path.join(dir, 'out');
+  const notVideo = await runCli(['video', fake, '--model', models.passthroughHf, '--out', out]);
+  assert.equal(notVideo.code, ERROR_TABLE.FORMAT.exitCode, notVideo.stderr);
+  assert.match(notVideo.stderr, /fake\.mp4/);
+  const image = await runCli(['video', path.join(DAVIS, 'lady-running/00000.jpg'), '--model', models.passthroughHf, '--out', out]);
+  assert.equal(image.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(image.stderr, /single image/);
+  const empty = await runCli(['video', CLIP, '--model', models.passthroughHf, '--start', '30', '--out', out]);
+  assert.equal(empty.code, ERROR_TABLE.INPUT.exitCode);
+  assert.match(empty.stderr, /no frames/);
+  assert.deepEqual((await readdir(out)).filter((f) => f !== 'frames'), []);
+});
