@@ -52,6 +52,11 @@ export interface TestModels {
   readonly badOutputChannels: string;
   /** Bytes that are not an ONNX model, in a file named .onnx. */
   readonly notAModel: string;
+  /**
+   * A video model: frames [1,T,3,height,width] -> depth [1,T,height,width] = exp(mean of the whole window's input)
+   * * mix, per frame. Every window gets its own scale, as a relative video model's windows do.
+   */
+  readonly videoMix: string;
   /** Root to set as Transformers.js `env.localModelPath`. */
   readonly hfLocalModelRoot: string;
   /** Model id under hfLocalModelRoot, for `pipeline('depth-estimation', hfPassthroughModelId)`. */
@@ -146,6 +151,16 @@ function buildBadOutputChannels(): Uint8Array {
   return g.toBytes();
 }
 
+function buildVideoMix(): Uint8Array {
+  const g = new GraphBuilder({ graphName: 'video_mix' });
+  const frames = g.input('frames', 'float32', [1, 'T', 3, 'height', 'width']);
+  const weighted = g.op('Mul', [frames, g.constFloat(Float32Array.from(MIX_WEIGHTS), [1, 1, 3, 1, 1], 'mix_weights')]);
+  const mix = g.op('ReduceSum', [weighted, g.constInt64([2], [1], 'channel_axis')], { keepdims: 0 });
+  const windowScale = g.op('Exp', [g.op('ReduceMean', [frames], { keepdims: 0 })]);
+  g.output(g.op('Mul', [mix, windowScale]), 'float32', [1, 'T', 'height', 'width'], 'depth');
+  return g.toBytes();
+}
+
 /** The config.json of onnx-community/depth-anything-v2-small (= depth-anything/Depth-Anything-V2-Small-hf). */
 export const DEPTH_ANYTHING_V2_SMALL_CONFIG = {
   _name_or_path: 'depth-anything/Depth-Anything-V2-Small-hf',
@@ -230,6 +245,7 @@ function buildAll(): Record<ModelFileName, Uint8Array> {
     badOneChannel: buildBadOneChannel(),
     badOutputChannels: buildBadOutputChannels(),
     notAModel: new TextEncoder().encode('This is a text file, not an ONNX model.\n'),
+    videoMix: buildVideoMix(),
   };
 }
 

@@ -37,7 +37,7 @@ export function createVideoEncoder(file: string, options: VideoEncoderOptions): 
   const tool = options.ffmpegPath ?? 'ffmpeg';
   const child = spawn(tool, [
     '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
-    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', 'libx264', '-crf', String(options.crf ?? 18), '-pix_fmt', 'yuv420p',
+    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(options.crf ?? 18), '-pix_fmt', 'yuv420p',
     '-movflags', '+faststart', temp,
   ], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';

@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import type { RunContext } from '../core/context.ts';
-import type { DepthKind } from '../core/depth.ts';
+import type { Depth, DepthKind } from '../core/depth.ts';
 import { InputError, throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { ensureWritableDir, writeFileAtomic } from '../io/atomic-write.ts';
@@ -24,7 +24,12 @@ import { classifyInput, listImagesInFolder } from '../io/inputs.ts';
 import { decodeVideoFrames, probeVideo, type VideoDecodeOptions } from '../io/video-decode.ts';
 import { createVideoEncoder, type VideoEncoder } from '../io/video-encode.ts';
 import type { InferenceBackend } from '../models/backend.ts';
-import { createTemporalAligner, type AlignedFrame, type UnitFit } from '../video/temporal-alignment.ts';
+import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type UnitFit } from '../video/temporal-alignment.ts';
+import { defaultStride, type FrameWindow } from '../video/windows.ts';
+import { looksLikePath, resolveModel } from '../models/resolve.ts';
+import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
+import { depthOutputSpecFor } from '../models/depth-adapter.ts';
+import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
 import { createDepthEstimator, type ModelLocations } from './depth-estimator.ts';
 import { intrinsicsFor } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
@@ -48,6 +53,11 @@ export interface VideoJobOptions {
   };
   /** Frame rate of an image-sequence folder (a video's own rate is used otherwise). Default 30. */
   readonly folderFps: number;
+  /**
+   * Windows for a video model (one that takes [1, T, 3, H, W]): T frames (default: the model's fixed T, else 32),
+   * every S frames (default T/2). Ignored for per-frame image models.
+   */
+  readonly window?: { readonly frames?: number; readonly stride?: number };
 }
 
 export interface VideoFrameRecord {
@@ -67,7 +77,13 @@ export interface VideoJobSummary {
   readonly width: number;
   readonly height: number;
   readonly model: { readonly id: string; readonly kind: DepthKind; readonly device: string };
-  readonly alignment: { readonly unit: 'frame'; readonly space: string; readonly colorRange: { readonly low: number; readonly high: number } | null };
+  readonly alignment: {
+    readonly unit: AlignmentUnit;
+    readonly space: string;
+    /** For a video model: the window length and stride used. */
+    readonly window: { readonly frames: number; readonly stride: number } | null;
+    readonly colorRange: { readonly low: number; readonly high: number } | null;
+  };
   readonly outputs: { readonly dir: string; readonly frames: string; readonly metadata: string; readonly video: string | null };
   readonly totalMs: number;
   readonly framesPerSecond: number;
@@ -96,6 +112,59 @@ async function openFrames(input: string, options: VideoJobOptions, context: RunC
   return { frames: frames(), fps: options.folderFps, source: 'imageFolder' };
 }
 
+/** The model as the job uses it: a window of frames in, one depth map per frame out. */
+interface WindowModel {
+  readonly id: string;
+  readonly kind: DepthKind;
+  readonly device: string;
+  /** 'window' for a video model (one affine map per window), 'frame' for an image model. */
+  readonly unit: AlignmentUnit;
+  readonly windowFrames: number;
+  readonly windowStride: number;
+  estimate(frames: readonly Image<Uint8Array>[]): Promise<{ depths: Depth[]; timingsMs: VideoFrameRecord['timingsMs'] }>;
+}
+
+/** Video Depth Anything uses windows of 32 frames. */
+const DEFAULT_VIDEO_WINDOW = 32;
+
+async function openVideoOrImageModel(backend: InferenceBackend, options: VideoJobOptions, locations: ModelLocations, context: RunContext): Promise<WindowModel> {
+  const { model } = options.depth;
+  const known = looksLikePath(model.idOrPath) ? undefined : findModelSpec(model.idOrPath);
+  if (known !== undefined) assertLicenseAccepted(known, { allowNonCommercial: model.allowNonCommercial });
+  const resolved = await resolveModel(model.idOrPath, { variant: model.variant, modelDir: locations.modelDir, cacheDir: locations.cacheDir, allowDownload: model.allowDownload }, context);
+  const session = await backend.open(resolved.path, {
+    device: options.depth.runtime.device,
+    ...(options.depth.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.depth.runtime.intraOpThreads } : {}),
+  });
+  if (isVideoDepthModel(session)) {
+    const contract = detectVideoDepthContract(session);
+    const frames = options.window?.frames ?? contract.windowFrames ?? DEFAULT_VIDEO_WINDOW;
+    if (contract.windowFrames !== undefined && frames !== contract.windowFrames) {
+      throw new InputError(`this video model takes windows of ${contract.windowFrames} frames; --window ${frames} does not fit.`, { file: resolved.path });
+    }
+    const stride = options.window?.stride ?? defaultStride(frames);
+    if (!(Number.isInteger(stride) && stride >= 1 && stride < frames) && frames > 1) {
+      throw new InputError(`--stride must be 1 to ${frames - 1} frames for windows of ${frames}: consecutive windows must share frames to be aligned.`);
+    }
+    const output = depthOutputSpecFor(resolved.spec, model.outputKind);
+    return {
+      id: resolved.spec?.id ?? resolved.path, kind: output.kind, device: session.device, unit: 'window', windowFrames: frames, windowStride: Math.min(stride, Math.max(1, frames - 1)),
+      estimate: async (images) => {
+        const r = await runVideoDepthModel(session, contract, { frames: images, preprocess: resolved.spec?.preprocess, processSizePx: options.depth.preprocess.processSizePx, output }, context);
+        return { depths: r.depths, timingsMs: r.timingsMs };
+      },
+    };
+  }
+  const estimator = await createDepthEstimator(backend, { ...options.depth }, locations, context);
+  return {
+    id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: 1, windowStride: 1,
+    estimate: async ([image]) => {
+      const e = await estimator.estimate(image!, intrinsicsFor(image!, options.depth.camera).intrinsics, context);
+      return { depths: [e.depth], timingsMs: e.timingsMs };
+    },
+  };
+}
+
 export async function runVideoJob(
   input: string, options: VideoJobOptions, backend: InferenceBackend, locations: ModelLocations, context: RunContext = {},
 ): Promise<VideoJobSummary> {
@@ -103,9 +172,9 @@ export async function runVideoJob(
   const { dir } = options.output;
   const framesDir = path.join(dir, 'frames');
   await ensureWritableDir(framesDir);
-  const estimator = await createDepthEstimator(backend, { ...options.depth }, locations, context);
+  const model = await openVideoOrImageModel(backend, options, locations, context);
   const { frames, fps, source } = await openFrames(input, options, context);
-  const aligner = createTemporalAligner({ unit: 'frame' });
+  const aligner = createTemporalAligner({ unit: model.unit });
   const metadataLines: string[] = [];
   const sourceImages = new Map<number, Image<Uint8Array>>();
   const timings = new Map<number, VideoFrameRecord['timingsMs']>();
@@ -142,6 +211,20 @@ export async function runVideoJob(
     metadataLines.push(JSON.stringify(record));
   };
 
+  // Frames waiting for their window (video model) or their turn (image model), oldest first.
+  let pending: SourceFrame[] = [];
+  let lastWindow: FrameWindow | undefined;
+  const runWindow = async (window: FrameWindow): Promise<void> => {
+    const windowFrames = pending.filter((f) => f.index >= window.start && f.index < window.end);
+    const result = await model.estimate(windowFrames.map((f) => f.image));
+    const perFrame = { ...result.timingsMs, inference: result.timingsMs.inference / windowFrames.length };
+    for (const f of windowFrames) if (!timings.has(f.index)) timings.set(f.index, perFrame);
+    for (const aligned of aligner.push(window, result.depths)) await emit(aligned);
+    lastWindow = window;
+    // Keep the last full window: the final window may be moved back over it.
+    pending = pending.slice(-model.windowFrames);
+  };
+
   try {
     for await (const frame of frames) {
       throwIfAborted(context.signal);
@@ -158,12 +241,18 @@ export async function runVideoJob(
       } else if (image.width !== size.width || image.height !== size.height) {
         throw new InputError(`frame ${index} is ${image.width}x${image.height} but the first frame is ${size.width}x${size.height}; every frame must have one size.`, { file: input });
       }
-      const estimate = await estimator.estimate(image, intrinsicsFor(image, options.depth.camera).intrinsics, context);
       sourceImages.set(index, image);
-      timings.set(index, estimate.timingsMs);
-      for (const aligned of aligner.push({ index, start: index, end: index + 1 }, [estimate.depth])) await emit(aligned);
+      pending.push(frame);
       count++;
+      // Windows as planWindows lays them out: T frames every S, the last one moved back to the end (below).
+      const nextStart = lastWindow === undefined ? 0 : lastWindow.start + model.windowStride;
+      if (index + 1 === nextStart + model.windowFrames) {
+        await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: nextStart, end: index + 1 });
+      }
       context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input });
+    }
+    if (count > 0 && (lastWindow === undefined || lastWindow.end < count)) {
+      await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: Math.max(0, count - model.windowFrames), end: count });
     }
     for (const aligned of aligner.finish()) await emit(aligned);
     const metadata = path.join(dir, 'frames.jsonl');
@@ -173,8 +262,13 @@ export async function runVideoJob(
     const totalMs = performance.now() - started;
     return {
       input, source, numFrames: count, fps, width: size!.width, height: size!.height,
-      model: { id: estimator.modelId, kind: estimator.outputKind, device: estimator.device },
-      alignment: { unit: 'frame', space: estimator.outputKind === 'disparity' ? 'disparity, scale and shift' : estimator.outputKind === 'relativeDepth' ? 'depth, scale' : 'none (metric)', colorRange },
+      model: { id: model.id, kind: model.kind, device: model.device },
+      alignment: {
+        unit: model.unit,
+        space: model.kind === 'disparity' ? 'disparity, scale and shift' : model.kind === 'relativeDepth' ? 'depth, scale' : 'none (metric)',
+        window: model.unit === 'window' ? { frames: model.windowFrames, stride: model.windowStride } : null,
+        colorRange,
+      },
       outputs: { dir, frames: framesDir, metadata, video },
       totalMs, framesPerSecond: count / (totalMs / 1000),
     };

@@ -32,6 +32,8 @@ export interface VideoFlags {
   maxFrames?: number;
   maxSide?: number;
   folderFps: number;
+  window?: number;
+  stride?: number;
   threads?: number;
   device: 'cpu' | 'cuda' | 'auto';
   json: boolean;
@@ -58,6 +60,7 @@ export function videoOptionsFromFlags(flags: VideoFlags, allowDownload: boolean)
     },
     output: { dir: flags.out, frameFormats: flags.format, video: flags.video, colormap: flags.colormap },
     folderFps: flags.folderFps,
+    window: { ...(flags.window !== undefined ? { frames: flags.window } : {}), ...(flags.stride !== undefined ? { stride: flags.stride } : {}) },
   };
 }
 
@@ -81,14 +84,14 @@ export async function runVideoCommand(input: string, flags: VideoFlags): Promise
 
 function printSummary(s: VideoJobSummary): void {
   process.stdout.write(`${s.model.id} (${s.model.kind}) on ${s.model.device}: ${s.numFrames} frames of ${s.width}x${s.height} at ${s.fps} fps, `
-    + `aligned frame to frame (${s.alignment.space})\n`);
+    + `${s.alignment.window !== null ? `windows of ${s.alignment.window.frames} every ${s.alignment.window.stride} frames` : 'aligned frame to frame'} (${s.alignment.space})\n`);
   process.stdout.write(`  frames: ${s.outputs.frames}\n  metadata: ${s.outputs.metadata}\n${s.outputs.video !== null ? `  video: ${s.outputs.video}\n` : ''}`);
   process.stdout.write(`${(s.totalMs / 1000).toFixed(2)} s (${s.framesPerSecond.toFixed(2)} frames/s) -> ${s.outputs.dir}\n`);
 }
 
 export function videoCommand(): Command {
   return new Command('video')
-    .description('Temporally consistent depth for a video or a folder of frames: per-frame depth aligned frame to frame, per-frame files and a depth video')
+    .description('Temporally consistent depth for a video or a folder of frames: a video model on overlapping windows (L4P) or an image model frame by frame, aligned into one relative map; per-frame files and a depth video')
     .argument('<input>', 'a video file (anything ffmpeg reads) or a folder of frames')
     .option('-m, --model <id|path>', 'registry model id or path to an ONNX file', D.model.idOrPath)
     .addOption(new Option('--variant <precision>', 'weights precision to download').choices(VARIANTS).default(D.model.variant))
@@ -105,6 +108,8 @@ export function videoCommand(): Command {
     .option('--max-frames <n>', 'at most this many frames', parsePositiveInt('--max-frames'))
     .option('--max-side <px>', 'scale frames down so that the longer side is at most this', parsePositiveInt('--max-side'))
     .option('--folder-fps <n>', 'frame rate of a folder of frames', parsePositiveNumber('--folder-fps'), 30)
+    .option('--window <T>', 'frames per window for a video model (default: the model\'s, else 32)', parsePositiveInt('--window'))
+    .option('--stride <S>', 'frames between window starts for a video model (default T/2)', parsePositiveInt('--stride'))
     .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
     .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default(D.runtime.device))
     .option('--json', 'print a machine-readable summary on stdout', false)
