@@ -43,6 +43,7 @@ export { createTemporalAligner, type TemporalAligner, type TemporalAlignmentOpti
 // Evaluation
 export { computeDepthMetrics, meanDepthMetrics, DEPTH_METRIC_NAMES, type DepthMetrics } from './eval/depth-metrics.ts';
 export { DEPTH_DATASETS, getDepthDataset, type DepthDataset } from './eval/datasets/index.ts';
+export { temporalAlignmentError, reprojectionAbsRel, staticFlicker, type DepthFrame } from './eval/temporal-metrics.ts';
 
 // Pipelines
 export { createDepthEstimator, type DepthEstimator, type DepthEstimate } from './pipeline/depth-estimator.ts';

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError } from '../../core/errors.ts';
+import type { Mat4 } from '../../core/mat4.ts';
 import { type DatasetSample, type DepthDataset, findLayouts, intrinsicsFromParams, isDirectory, isFile, loadRgbAndDepth, readImageSize } from './types.ts';
 
 const NAME = 'redwood';
@@ -70,3 +71,23 @@ export const REDWOOD_DATASET: DepthDataset = Object.freeze({
   },
   load: loadRgbAndDepth,
 });
+
+/**
+ * A Redwood / Open3D trajectory `.log`: per frame a line "id id n" and four rows of a 4x4 camera-to-world matrix
+ * (worldFromCamera, camera axes as OpenCV: x right, y down, z forward). Returns the matrices in file order.
+ */
+export function parseRedwoodTrajectory(text: string, file = 'trajectory.log'): Mat4[] {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  if (lines.length % 5 !== 0) throw new FormatError(`has ${lines.length} non-empty lines; a trajectory has 5 per frame (a header and 4 matrix rows).`, { file });
+  const poses: Mat4[] = [];
+  for (let f = 0; f < lines.length / 5; f++) {
+    const m = new Float64Array(16);
+    for (let r = 0; r < 4; r++) {
+      const row = lines[5 * f + 1 + r]!.split(/\s+/).map(Number);
+      if (row.length !== 4 || row.some((v) => !Number.isFinite(v))) throw new FormatError(`frame ${f}, matrix row ${r}: "${lines[5 * f + 1 + r]}" is not 4 numbers.`, { file });
+      m.set(row, 4 * r);
+    }
+    poses.push(m);
+  }
+  return poses;
+}
