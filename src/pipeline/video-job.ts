@@ -10,6 +10,7 @@
  * grows with the video's length: one frame is decoded ahead, the aligner holds one frame, and outputs are
  * written as frames become final.
  */
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunContext } from '../core/context.ts';
 import type { Depth, DepthKind } from '../core/depth.ts';
@@ -175,7 +176,10 @@ export async function runVideoJob(
   const model = await openVideoOrImageModel(backend, options, locations, context);
   const { frames, fps, source } = await openFrames(input, options, context);
   const aligner = createTemporalAligner({ unit: model.unit });
-  const metadataLines: string[] = [];
+  // frames.jsonl is appended to as frames finish (under a temporary name, renamed at the end), not held in memory.
+  const metadata = path.join(dir, 'frames.jsonl');
+  const metadataTemp = path.join(dir, `.frames.jsonl.${process.pid}.tmp`);
+  const metadataFile = await open(metadataTemp, 'w');
   const sourceImages = new Map<number, Image<Uint8Array>>();
   const timings = new Map<number, VideoFrameRecord['timingsMs']>();
   let encoder: VideoEncoder | undefined;
@@ -208,7 +212,7 @@ export async function runVideoJob(
     }
     const record: VideoFrameRecord = { index, timeS: index / fps, files, alignment: aligned.fit, timingsMs: timings.get(index)! };
     timings.delete(index);
-    metadataLines.push(JSON.stringify(record));
+    await metadataFile.write(`${JSON.stringify(record)}\n`);
   };
 
   // Frames waiting for their window (video model) or their turn (image model), oldest first.
@@ -255,8 +259,8 @@ export async function runVideoJob(
       await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: Math.max(0, count - model.windowFrames), end: count });
     }
     for (const aligned of aligner.finish()) await emit(aligned);
-    const metadata = path.join(dir, 'frames.jsonl');
-    await writeFileAtomic(metadata, `${metadataLines.join('\n')}\n`);
+    await metadataFile.close();
+    await rename(metadataTemp, metadata);
     const video = encoder !== undefined ? path.join(dir, 'depth.mp4') : null;
     if (encoder !== undefined) await encoder.finish();
     const totalMs = performance.now() - started;
@@ -274,6 +278,8 @@ export async function runVideoJob(
     };
   } catch (error) {
     await encoder?.abort();
+    await metadataFile.close().catch(() => {});
+    await rm(metadataTemp, { force: true });
     throw error;
   }
 }
