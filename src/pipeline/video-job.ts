@@ -88,6 +88,11 @@ export interface VideoJobSummary {
   readonly outputs: { readonly dir: string; readonly frames: string; readonly metadata: string; readonly video: string | null };
   readonly totalMs: number;
   readonly framesPerSecond: number;
+  /**
+   * Wall time per frame after the first model run (which includes the runtime's warm-up) to the end of the job,
+   * everything included: the steady rate, to compare with the model's own time per frame.
+   */
+  readonly steadyMsPerFrame: number | null;
 }
 
 interface SourceFrame {
@@ -186,6 +191,7 @@ export async function runVideoJob(
   let colorRange: { low: number; high: number } | null = null;
   let size: { width: number; height: number } | undefined;
   let count = 0;
+  let firstRunDone: { at: number; frames: number } | undefined;
 
   const emit = async (aligned: AlignedFrame): Promise<void> => {
     const { index, depth } = aligned;
@@ -221,6 +227,7 @@ export async function runVideoJob(
   const runWindow = async (window: FrameWindow): Promise<void> => {
     const windowFrames = pending.filter((f) => f.index >= window.start && f.index < window.end);
     const result = await model.estimate(windowFrames.map((f) => f.image));
+    firstRunDone ??= { at: performance.now(), frames: window.end };
     const perFrame = { ...result.timingsMs, inference: result.timingsMs.inference / windowFrames.length };
     for (const f of windowFrames) if (!timings.has(f.index)) timings.set(f.index, perFrame);
     for (const aligned of aligner.push(window, result.depths)) await emit(aligned);
@@ -263,7 +270,9 @@ export async function runVideoJob(
     await rename(metadataTemp, metadata);
     const video = encoder !== undefined ? path.join(dir, 'depth.mp4') : null;
     if (encoder !== undefined) await encoder.finish();
-    const totalMs = performance.now() - started;
+    const ended = performance.now();
+    const totalMs = ended - started;
+    const steadyFrames = firstRunDone !== undefined ? count - firstRunDone.frames : 0;
     return {
       input, source, numFrames: count, fps, width: size!.width, height: size!.height,
       model: { id: model.id, kind: model.kind, device: model.device },
@@ -275,6 +284,7 @@ export async function runVideoJob(
       },
       outputs: { dir, frames: framesDir, metadata, video },
       totalMs, framesPerSecond: count / (totalMs / 1000),
+      steadyMsPerFrame: steadyFrames > 0 ? (ended - firstRunDone!.at) / steadyFrames : null,
     };
   } catch (error) {
     await encoder?.abort();
