@@ -40,14 +40,21 @@ interface DepthFlags {
   progressJson: boolean;
 }
 
-/** Adds the depth job's flags to a command; shared by `depth` and `auto`. */
-export function addDepthFlags(command: Command): Command {
+/** The depth model and runtime flags; shared by `depth`, `auto` and `video`. */
+export function addDepthModelFlags(command: Command): Command {
   return command
     .option('-m, --model <id|path>', 'registry model id or path to an ONNX file', D.model.idOrPath)
     .addOption(new Option('--variant <precision>', 'weights precision to download').choices(VARIANTS).default(D.model.variant))
     .addOption(new Option('--output-kind <kind>', 'what a model given by path outputs').choices(OUTPUT_KINDS))
     .option('--allow-non-commercial', 'accept a CC-BY-NC (non-commercial) model licence', false)
     .option('--size <px>', 'network processing size (518 for Depth Anything); static-size models ignore it', parsePositiveInt('--size'))
+    .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
+    .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default(D.runtime.device));
+}
+
+/** Adds the depth job's flags to a command; shared by `depth` and `auto`. */
+export function addDepthFlags(command: Command): Command {
+  return addDepthModelFlags(command)
     .option('-f, --format <list>', `outputs: ${DEPTH_OUTPUT_FORMATS.join(',')}`, parseList('--format', DEPTH_OUTPUT_FORMATS), [...D.output.formats])
     .addOption(new Option('--colormap <name>', 'colour map for the color output').choices(COLORMAPS).default(D.output.colormap))
     .option('-o, --out <dir>', 'output folder', D.output.dir)
@@ -57,8 +64,6 @@ export function addDepthFlags(command: Command): Command {
     .option('--align-values-per-meter <n>', 'stored units per metre in the --align file (1000 = mm PNG)', parsePositiveNumber('--align-values-per-meter'), 1000)
     .option('--max-pixels <n>', 'refuse images with more pixels than this', parsePositiveInt('--max-pixels'), D.preprocess.maxPixels)
     .option('--max-points <n>', 'most points written to a .ply', parsePositiveInt('--max-points'), D.output.maxPlyPoints)
-    .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
-    .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default(D.runtime.device))
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false);
 }

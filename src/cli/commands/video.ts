@@ -8,13 +8,12 @@ import {
   runVideoJob, VIDEO_FRAME_FORMATS, VIDEO_OUTPUTS, type VideoFrameFormat, type VideoJobOptions, type VideoJobSummary, type VideoOutput,
 } from '../../pipeline/video-job.ts';
 import { readCliEnvironment } from '../environment.ts';
+import { addDepthModelFlags } from './depth.ts';
 import { createCliLogger } from '../log.ts';
 import { parseList, parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
 import { createProgressSink } from '../progress.ts';
 
 const D = DEFAULT_DEPTH_JOB_OPTIONS;
-const VARIANTS: readonly ModelVariant[] = ['fp32', 'fp16', 'int8', 'q4', 'q4f16'];
-const OUTPUT_KINDS: readonly DepthKind[] = ['disparity', 'relativeDepth', 'metricDepth'];
 
 export interface VideoFlags {
   model: string;
@@ -90,14 +89,9 @@ function printSummary(s: VideoJobSummary): void {
 }
 
 export function videoCommand(): Command {
-  return new Command('video')
+  return addDepthModelFlags(new Command('video')
     .description('Temporally consistent depth for a video or a folder of frames: a video model on overlapping windows (L4P) or an image model frame by frame, aligned into one relative map; per-frame files and a depth video')
-    .argument('<input>', 'a video file (anything ffmpeg reads) or a folder of frames')
-    .option('-m, --model <id|path>', 'registry model id or path to an ONNX file', D.model.idOrPath)
-    .addOption(new Option('--variant <precision>', 'weights precision to download').choices(VARIANTS).default(D.model.variant))
-    .addOption(new Option('--output-kind <kind>', 'what a model given by path outputs').choices(OUTPUT_KINDS))
-    .option('--allow-non-commercial', 'accept a CC-BY-NC (non-commercial) model licence', false)
-    .option('--size <px>', 'network processing size (518 for Depth Anything)', parsePositiveInt('--size'))
+    .argument('<input>', 'a video file (anything ffmpeg reads) or a folder of frames'))
     .option('-o, --out <dir>', 'output folder', 'anyview-video')
     .option('-f, --format <list>', `files per frame: ${VIDEO_FRAME_FORMATS.join(',')}`, parseList('--format', VIDEO_FRAME_FORMATS), ['png16'])
     .addOption(new Option('--video <what>', 'the depth video DIR/depth.mp4').choices(VIDEO_OUTPUTS).default('color'))
@@ -110,8 +104,6 @@ export function videoCommand(): Command {
     .option('--folder-fps <n>', 'frame rate of a folder of frames', parsePositiveNumber('--folder-fps'), 30)
     .option('--window <T>', 'frames per window for a video model (default: the model\'s, else 32)', parsePositiveInt('--window'))
     .option('--stride <S>', 'frames between window starts for a video model (default T/2)', parsePositiveInt('--stride'))
-    .option('--threads <n>', 'intra-op threads for inference', parsePositiveInt('--threads'))
-    .addOption(new Option('--device <device>', 'execution device').choices(['auto', 'cpu', 'cuda']).default(D.runtime.device))
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false)
     .action(async (input: string, flags: VideoFlags) => {
