@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { encode as encodePng } from 'fast-png';
 import { FormatError, InputError } from '../core/errors.ts';
-import { decodeImage, readImageHeader } from './decode-image.ts';
+import { decodeImage, readImageHeader, sizeWithinLongSide } from './decode-image.ts';
 import { DEBIAN_PYTHON, SHARED_DATA_DIR } from '../../test/helpers/paths.ts';
 
 const NYU_JPG = path.join(SHARED_DATA_DIR, 'metric3d_demo_nyu_kitti/data/nyu_demo/rgb/rgb_00000.jpg');
@@ -298,4 +298,22 @@ test('every listed sharp format decodes: lossless WebP and TIFF exactly, GIF and
     const image = await decodeImage({ bytes, name });
     assert.deepEqual([image.width, image.height, image.channels, image.data.length], [w, h, 3, w * h * 3], name);
   }
+});
+
+test('maxSidePx scales down to the longer side, keeps the aspect, never enlarges; the pixels are a faithful shrink', async () => {
+  assert.deepEqual(sizeWithinLongSide(854, 480, 427), { width: 427, height: 240 });
+  assert.deepEqual(sizeWithinLongSide(480, 854, 320), { width: 180, height: 320 });
+  assert.deepEqual(sizeWithinLongSide(640, 480, 1000), { width: 640, height: 480 });
+  assert.deepEqual(sizeWithinLongSide(5000, 2, 100), { width: 100, height: 1 });
+  // Left half black, right half white: the shrink keeps the halves (and a grey seam), as any area shrink does.
+  const width = 200, height = 100;
+  const rgb = new Uint8Array(width * height * 3).map((_, i) => (Math.floor(i / 3) % width < width / 2 ? 0 : 255));
+  const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const small = await decodeImage({ bytes: png, name: 'halves.png' }, { maxSidePx: 50 });
+  assert.deepEqual([small.width, small.height, small.channels], [50, 25, 3]);
+  assert.equal(small.data[(12 * 50 + 5) * 3], 0);
+  assert.equal(small.data[(12 * 50 + 44) * 3], 255);
+  const same = await decodeImage({ bytes: png, name: 'halves.png' }, { maxSidePx: 400 });
+  assert.deepEqual([same.width, same.height], [200, 100]);
+  await assert.rejects(decodeImage({ bytes: png, name: 'halves.png' }, { maxSidePx: 0 }), InputError);
 });

@@ -33,6 +33,16 @@ export interface DecodeImageOptions {
    * background, such as NeRF-synthetic renders, need this for feature matching).
    */
   readonly alpha?: AlphaHandling;
+  /** Scale down (aspect kept, see sizeWithinLongSide) so that the longer side is at most this many pixels. */
+  readonly maxSidePx?: number;
+}
+
+/** The size of a width x height image scaled down to a longer side of at most maxSidePx (rounded, at least 1 px). */
+export function sizeWithinLongSide(width: number, height: number, maxSidePx: number | undefined): { width: number; height: number } {
+  const longest = Math.max(width, height);
+  if (maxSidePx === undefined || longest <= maxSidePx) return { width, height };
+  const s = maxSidePx / longest;
+  return { width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) };
 }
 
 export type AlphaHandling = 'drop' | 'flattenWhite' | 'flattenBlack';
@@ -85,7 +95,7 @@ export async function decodeImage(source: ImageSource, options: DecodeImageOptio
   const stored = await headerOf(bytes, name, strictness);
   checkPixelLimit(stored, maxPixels, name, options.maxPixelsFlag);
 
-  if (stored.format === 'pnm') return decodePnm(bytes, name);
+  if (stored.format === 'pnm') return shrinkToLongSide(decodePnm(bytes, name), options.maxSidePx);
 
   let result: { data: Buffer; info: OutputInfo };
   try {
@@ -107,13 +117,23 @@ export async function decodeImage(source: ImageSource, options: DecodeImageOptio
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
     throw new FormatError(`decoding gave ${info.channels} channels at ${info.width}x${info.height}; expected 3-channel RGB.`, { file: name });
   }
-  return createImage({
+  return shrinkToLongSide(createImage({
     width: info.width,
     height: info.height,
     channels: 3,
     colorSpace: 'srgb',
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  });
+  }), options.maxSidePx);
+}
+
+/** The image scaled down (area-averaging shrink, then Lanczos) to sizeWithinLongSide; unchanged when it fits. */
+async function shrinkToLongSide(image: Image<Uint8Array>, maxSidePx: number | undefined): Promise<Image<Uint8Array>> {
+  if (maxSidePx !== undefined && !(Number.isInteger(maxSidePx) && maxSidePx > 0)) throw new InputError(`maxSidePx (${maxSidePx}) must be a positive integer.`);
+  const target = sizeWithinLongSide(image.width, image.height, maxSidePx);
+  if (target.width === image.width && target.height === image.height) return image;
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(target.width, target.height, { fit: 'fill' }).raw().toBuffer();
+  return createImage({ ...target, channels: 3, colorSpace: 'srgb', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { BackendError, FormatError, InputError } from '../core/errors.ts';
 import { createImage, type Image } from '../core/image.ts';
+import { sizeWithinLongSide } from './decode-image.ts';
 
 export interface VideoInfo {
   readonly width: number;
@@ -96,12 +97,9 @@ function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.trim() || 'no details';
 }
 
-/** The decoded frame size for a video of `info`'s size under `maxSidePx` (aspect kept, at least 1 px). */
+/** The decoded frame size for a video of `info`'s size under `maxSidePx` (as for images: sizeWithinLongSide). */
 export function decodedSize(info: Pick<VideoInfo, 'width' | 'height'>, maxSidePx: number | undefined): { width: number; height: number } {
-  const longest = Math.max(info.width, info.height);
-  if (maxSidePx === undefined || longest <= maxSidePx) return { width: info.width, height: info.height };
-  const s = maxSidePx / longest;
-  return { width: Math.max(1, Math.round(info.width * s)), height: Math.max(1, Math.round(info.height * s)) };
+  return sizeWithinLongSide(info.width, info.height, maxSidePx);
 }
 
 /**

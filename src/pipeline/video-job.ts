@@ -113,7 +113,9 @@ async function openFrames(input: string, options: VideoJobOptions, context: RunC
   const { maxFrames } = options.sampling;
   const chosen = maxFrames !== undefined ? files.slice(0, maxFrames) : files;
   async function* frames(): AsyncGenerator<SourceFrame> {
-    for (const [index, file] of chosen.entries()) yield { index, image: await decodeImage({ path: file }) };
+    for (const [index, file] of chosen.entries()) {
+      yield { index, image: await decodeImage({ path: file }, options.sampling.maxSidePx !== undefined ? { maxSidePx: options.sampling.maxSidePx } : {}) };
+    }
   }
   return { frames: frames(), fps: options.folderFps, source: 'imageFolder' };
 }
