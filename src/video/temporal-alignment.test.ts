@@ -6,8 +6,12 @@ import { InputError } from '../core/errors.ts';
 import { createRng } from '../geometry/random.ts';
 import { fitScaleShift } from '../geometry/align-scale-shift.ts';
 import { readMetricDepthFile } from '../io/read-metric-depth.ts';
-import { SHARED_DATA_DIR } from '../../test/helpers/paths.ts';
-import { createTemporalAligner, type AlignedFrame, type AlignmentUnit } from './temporal-alignment.ts';
+import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../../test/helpers/paths.ts';
+import { openXFeatKit } from '../../test/helpers/xfeat-kit.ts';
+import { decodeImage } from '../io/decode-image.ts';
+import { createImage } from '../core/image.ts';
+import { matchedPixels } from '../pipeline/views-features.ts';
+import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type FrameCorrespondences } from './temporal-alignment.ts';
 import { planWindows } from './windows.ts';
 
 const REDWOOD = path.join(SHARED_DATA_DIR, 'open3d_rgbd_testdata/examples/test_data/RGBD/depth');
@@ -155,4 +159,53 @@ test('misuse is an InputError: no overlap for window alignment, out of order, mi
   assert.throws(() => order.push({ index: 1, start: 1, end: 3 }, [d(), d(5)]), /4x3/);
   assert.throws(() => order.push({ index: 1, start: 1, end: 3 }, [d(), d(4, 3, 'metricDepth')]), /disparity/);
   assert.throws(() => order.push({ index: 1, start: 1, end: 3 }, [d()]), /2 predictions|1 predictions/);
+});
+
+test('a pan whose view changes: alignment (same pixel, or XFeat matches) stays under the noise level, per-frame min-max does not', async () => {
+  // 40 crops of Redwood frame 0 (real colour and real depth), 3 px further right each frame: a camera pan. Each
+  // crop's disparity gets its own affine map and 1% noise. The real XFeat network matches consecutive colour crops.
+  const { truth: [full], width } = await redwoodDisparity();
+  const color = await decodeImage({ path: path.join(REDWOOD, '..', 'color', '00000.jpg') });
+  const cropW = 400, cropH = 300, step = 3, n = 40, top = 90;
+  const crop = <T extends Uint8Array | Float32Array>(src: T, channels: number, f: number, make: (len: number) => T): T => {
+    const out = make(cropW * cropH * channels);
+    for (let y = 0; y < cropH; y++) out.set(src.subarray(((y + top) * width + f * step) * channels, ((y + top) * width + f * step + cropW) * channels), y * cropW * channels);
+    return out;
+  };
+  const truth = Array.from({ length: n }, (_, f) => crop(full!, 1, f, (l) => new Float32Array(l)));
+  const rng = createRng(9);
+  const noise = 0.01;
+  const corrupted = truth.map((t) => affine(t, 0.5 + 1.5 * rng.next(), 0.3 * (rng.next() - 0.5), noise, rng));
+  const kit = await openXFeatKit(path.join(SHARED_MODELS_DIR, 'xfeat_640x640.onnx'));
+  try {
+    const features = [];
+    for (let f = 0; f < n; f++) {
+      features.push(await kit.extractor.extract(createImage({ width: cropW, height: cropH, channels: 3, data: crop(color.data, 3, f, (l) => new Uint8Array(l)) })));
+    }
+    const correspondences: (FrameCorrespondences | undefined)[] = [undefined];
+    for (let f = 1; f < n; f++) {
+      const m = await kit.matcher.match(features[f]!, features[f - 1]!, { minSimilarity: 0.82 });
+      correspondences.push({ current: matchedPixels(features[f]!.keypoints, m.indices0), previous: matchedPixels(features[f - 1]!.keypoints, m.indices1) });
+    }
+    const run = (useMatches: boolean) => {
+      const aligner = createTemporalAligner({ unit: 'frame', seed: 2 });
+      const out: Float32Array[] = [];
+      for (let f = 0; f < n; f++) {
+        const frame = createDepth({ kind: 'disparity', width: cropW, height: cropH, data: corrupted[f]! });
+        aligner.push({ index: f, start: f, end: f + 1 }, [frame], useMatches ? [correspondences[f]] : undefined).forEach((o) => out.push(o.depth.data));
+      }
+      aligner.finish().forEach((o) => out.push(o.depth.data));
+      return errorAfterOneGlobalFit(out, truth).absRel;
+    };
+    const samePixel = run(false);
+    const matched = run(true);
+    const perFrame = errorAfterOneGlobalFit(normalizedPerFrame(corrupted), truth).absRel;
+    console.log(`Redwood pan, 40 frames: disparity AbsRel after one global fit: same-pixel ${samePixel.toFixed(4)}, with XFeat matches ${matched.toFixed(4)}, `
+      + `per-frame min-max ${perFrame.toFixed(4)} (noise ${noise})`);
+    assert.ok(matched < noise && samePixel < noise, `with matches ${matched}, same-pixel ${samePixel}`);
+    assert.ok(matched <= samePixel * 1.05, `matches ${matched} vs same-pixel ${samePixel}`);
+    assert.ok(perFrame > 1.5 * matched, `per-frame min-max ${perFrame} vs aligned ${matched}`);
+  } finally {
+    await kit.close();
+  }
 });
