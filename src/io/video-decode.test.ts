@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ async function collect(file: string, options: Parameters<typeof decodeVideoFrame
 
 test('probe: size, rate and length of the DAVIS clip', { skip }, () => {
   const info = probeVideo(CLIP);
-  assert.deepEqual([info.width, info.height, info.fps, info.numFrames], [854, 480, 30, 65]);
+  assert.deepEqual([info.width, info.height, info.fps, info.numFrames, info.variableFrameRate, info.decodeFps], [854, 480, 30, 65, false, 30]);
   assert.ok(Math.abs(info.durationS! - 2.1667) < 0.01);
 });
 
@@ -70,6 +71,28 @@ test('bad input: not a video, truncated, an empty range, missing ffmpeg; each na
     await assert.rejects(collect(CLIP, { fps: 0 }), InputError);
     assert.throws(() => probeVideo(CLIP, { ffprobePath: path.join(dir, 'no-ffprobe') }), (e: unknown) => e instanceof BackendError && /apt-get install ffmpeg/.test(e.message));
     await assert.rejects(collect(CLIP, { ffmpegPath: path.join(dir, 'no-ffmpeg') }), (e: unknown) => e instanceof BackendError && /apt-get install ffmpeg/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a variable frame rate is decoded at the base rate: the gap is filled by repeated frames, none dropped', { skip }, async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'anyview-vfr-'));
+  try {
+    // The clip with a 1 s pause after frame 30: 65 frames over 3.17 s, base rate 30, average 20.5.
+    const vfr = path.join(dir, 'vfr.mp4');
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-i', CLIP, '-vf', "setpts='if(lt(N,30),N,N+30)/(30*TB)'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-preset', 'veryfast', vfr]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const info = probeVideo(vfr);
+    assert.equal(info.variableFrameRate, true);
+    assert.equal(info.decodeFps, 30);
+    assert.ok(Math.abs(info.fps - 65 / 3.1667) < 0.1, `average ${info.fps}`);
+    const frames = await collect(vfr);
+    assert.ok(Math.abs(frames.length - 95) <= 1, `${frames.length} frames for 3.17 s at 30 fps`);
+    // Frame 45 lies in the pause: it repeats frame 30 of the source, as do its neighbours.
+    let diff = 0;
+    for (let k = 0; k < frames[45]!.image.data.length; k++) diff += Math.abs(frames[45]!.image.data[k]! - frames[46]!.image.data[k]!);
+    assert.equal(diff, 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -18,6 +18,14 @@ export interface VideoInfo {
   readonly numFrames: number | undefined;
   readonly durationS: number | undefined;
   readonly codec: string;
+  /**
+   * The stream's base rate (r_frame_rate) differs from its average: a variable frame rate. Such a video is
+   * decoded at the base rate (gaps filled by repeating frames, none dropped) unless `fps` is given, so that
+   * frame k is always at k / rate seconds.
+   */
+  readonly variableFrameRate: boolean;
+  /** The rate frames come out at without an `fps` option: the base rate for a variable frame rate, else `fps`. */
+  readonly decodeFps: number;
 }
 
 export interface VideoDecodeOptions {
@@ -67,11 +75,17 @@ export function probeVideo(file: string, options: Pick<VideoDecodeOptions, 'ffpr
   if (stream === undefined || !(stream.width! > 0) || !(stream.height! > 0)) throw new FormatError('has no video stream.', { file });
   const rotation = Math.abs(Number(stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? stream.tags?.rotate ?? 0)) % 180;
   const [width, height] = rotation === 90 ? [stream.height!, stream.width!] : [stream.width!, stream.height!];
-  const fps = rate(stream.avg_frame_rate) ?? rate(stream.r_frame_rate);
+  const average = rate(stream.avg_frame_rate);
+  const base = rate(stream.r_frame_rate);
+  const fps = average ?? base;
   if (fps === undefined) throw new FormatError('has no usable frame rate.', { file });
+  const variableFrameRate = average !== undefined && base !== undefined && Math.abs(average - base) > 1e-3 * base;
   const numFrames = stream.nb_frames !== undefined && Number(stream.nb_frames) > 0 ? Number(stream.nb_frames) : undefined;
   const duration = Number(stream.duration ?? parsed.format?.duration);
-  return { width, height, fps, numFrames, durationS: Number.isFinite(duration) ? duration : undefined, codec: stream.codec_name ?? 'unknown' };
+  return {
+    width, height, fps, numFrames, durationS: Number.isFinite(duration) ? duration : undefined, codec: stream.codec_name ?? 'unknown',
+    variableFrameRate, decodeFps: variableFrameRate ? base! : fps,
+  };
 }
 
 interface ProbedStream {
@@ -113,6 +127,8 @@ export async function* decodeVideoFrames(file: string, options: VideoDecodeOptio
   if (options.fps !== undefined) {
     if (!(options.fps > 0)) throw new InputError(`--fps must be positive, got ${options.fps}.`);
     filters.push(`fps=${options.fps}`);
+  } else if (info.variableFrameRate) {
+    filters.push(`fps=${info.decodeFps}`);
   }
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=area`);
   const args = ['-v', 'error', '-nostdin'];

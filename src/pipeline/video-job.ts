@@ -105,7 +105,10 @@ async function openFrames(input: string, options: VideoJobOptions, context: RunC
   const kind = await classifyInput(input);
   if (kind === 'video') {
     const info = probeVideo(input, options.sampling);
-    const fps = options.sampling.fps ?? info.fps;
+    const fps = options.sampling.fps ?? info.decodeFps;
+    if (info.variableFrameRate && options.sampling.fps === undefined) {
+      context.log?.info(`${input}: variable frame rate (average ${info.fps.toFixed(2)} fps); decoded at its base rate, ${info.decodeFps} fps, repeating frames over gaps. Pass --fps to choose.`);
+    }
     return { frames: decodeVideoFrames(input, { ...options.sampling, ...(context.signal !== undefined ? { signal: context.signal } : {}) }), fps, source: 'video' };
   }
   if (kind !== 'imageFolder') throw new InputError('is a single image: `anyview video` needs a video or a folder of frames (use `anyview depth` for one image).', { file: input });
