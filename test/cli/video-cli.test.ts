@@ -130,3 +130,21 @@ test('a video model on overlapping windows: each window\'s own scale is undone, 
   const spread = (Math.max(...ratios) - Math.min(...ratios)) / ratios[0]!;
   assert.ok(spread < 1e-4, `scales across frames ${ratios.join(', ')}`);
 });
+
+test('the other real clips end to end: DAVIS rollercoaster (24 fps mp4) and the TUM sequence (a folder of PNGs)', { skip }, async () => {
+  const cases = [
+    { input: path.join(SHARED_DATA_DIR, 'davis_rollercoaster_vda/assets/example_videos/davis_rollercoaster.mp4'), frames: 70, fps: 24, size: [320, 180] },
+    { input: path.join(SHARED_DATA_DIR, 'tum_fr3_superglue_freiburg_sequence/assets/freiburg_sequence'), frames: 17, fps: 30, size: [320, 240] },
+  ];
+  for (const c of cases) {
+    const out = await tmp('clips');
+    const r = await runCli(['video', c.input, '--model', models.videoMix, '--window', '8', '--max-side', '320', '--format', 'png16', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual([summary.numFrames, summary.fps, summary.width, summary.height], [c.frames, c.fps, ...c.size], c.input);
+    assert.deepEqual(summary.alignment.window, { frames: 8, stride: 4 });
+    assert.equal((await readdir(path.join(out, 'frames'))).length, c.frames);
+    assert.deepEqual(probe(path.join(out, 'depth.mp4')), { width: c.size[0], height: c.size[1], frames: c.frames });
+    assert.ok(summary.steadyMsPerFrame > 0);
+  }
+});
