@@ -16,6 +16,8 @@ export { encodeNpy, decodeNpy, decodeNpyDepth } from './io/formats/npy.ts';
 export { colorizeDepth, type DepthColorOptions } from './io/formats/depth-color.ts';
 export { encodePly, decodePly } from './io/formats/ply.ts';
 export { readMetricDepthFile, type MetricDepthFile } from './io/read-metric-depth.ts';
+export { probeVideo, decodeVideoFrames, type VideoInfo, type VideoFrame, type VideoDecodeOptions } from './io/video-decode.ts';
+export { createVideoEncoder, type VideoEncoder, type VideoEncoderOptions } from './io/video-encode.ts';
 export { writeFileAtomic, ensureWritableDir } from './io/atomic-write.ts';
 
 // Models: registry, resolution, runtime
@@ -38,7 +40,9 @@ export {
 
 // Video: the window plan and temporal alignment (L4P).
 export { planWindows, defaultStride, type FrameWindow } from './video/windows.ts';
-export { createTemporalAligner, type TemporalAligner, type TemporalAlignmentOptions, type AlignedFrame, type AlignmentUnit, type UnitFit } from './video/temporal-alignment.ts';
+export {
+  createTemporalAligner, type TemporalAligner, type TemporalAlignmentOptions, type AlignedFrame, type AlignmentUnit, type UnitFit, type FrameCorrespondences,
+} from './video/temporal-alignment.ts';
 
 // Evaluation
 export { computeDepthMetrics, meanDepthMetrics, DEPTH_METRIC_NAMES, type DepthMetrics } from './eval/depth-metrics.ts';
@@ -50,3 +54,4 @@ export { createDepthEstimator, type DepthEstimator, type DepthEstimate } from '.
 export { runDepthJob, type DepthJobSummary } from './pipeline/depth-job.ts';
 export { DEFAULT_DEPTH_JOB_OPTIONS, DEPTH_OUTPUT_FORMATS, type DepthJobOptions } from './pipeline/depth-options.ts';
 export { evaluateDepth, type DepthEvalResult, type EvalAlignment } from './pipeline/eval-depth.ts';
+export { runVideoJob, type VideoJobOptions, type VideoJobSummary, type VideoFrameRecord } from './pipeline/video-job.ts';
