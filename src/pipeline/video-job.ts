@@ -101,7 +101,28 @@ interface SourceFrame {
 }
 
 /** The frames of a video file or of a folder of images (sorted by name), with the rate to play them at. */
-async function openFrames(input: string, options: VideoJobOptions, context: RunContext): Promise<{ frames: AsyncIterable<SourceFrame>; fps: number; source: VideoJobSummary['source'] }> {
+interface FrameSource {
+  readonly frames: AsyncIterable<SourceFrame>;
+  readonly fps: number;
+  readonly source: VideoJobSummary['source'];
+  /** Expected frame count, for progress; undefined when the container does not say. */
+  readonly expectedFrames: number | undefined;
+}
+
+/** Frames expected from a video of `info` under the sampling options (an estimate: containers can be off by one). */
+function expectedVideoFrames(info: { numFrames: number | undefined; durationS: number | undefined; decodeFps: number }, sampling: VideoJobOptions['sampling']): number | undefined {
+  const duration = info.durationS;
+  let count: number | undefined;
+  if (sampling.fps === undefined && sampling.startS === undefined && sampling.endS === undefined && !(info.numFrames === undefined)) {
+    count = info.numFrames;
+  } else if (duration !== undefined) {
+    const span = Math.max(0, Math.min(sampling.endS ?? duration, duration) - (sampling.startS ?? 0));
+    count = Math.round(span * (sampling.fps ?? info.decodeFps));
+  }
+  return count !== undefined && sampling.maxFrames !== undefined ? Math.min(count, sampling.maxFrames) : count;
+}
+
+async function openFrames(input: string, options: VideoJobOptions, context: RunContext): Promise<FrameSource> {
   const kind = await classifyInput(input);
   if (kind === 'video') {
     const info = probeVideo(input, options.sampling);
@@ -109,7 +130,8 @@ async function openFrames(input: string, options: VideoJobOptions, context: RunC
     if (info.variableFrameRate && options.sampling.fps === undefined) {
       context.log?.info(`${input}: variable frame rate (average ${info.fps.toFixed(2)} fps); decoded at its base rate, ${info.decodeFps} fps, repeating frames over gaps. Pass --fps to choose.`);
     }
-    return { frames: decodeVideoFrames(input, { ...options.sampling, ...(context.signal !== undefined ? { signal: context.signal } : {}) }), fps, source: 'video' };
+    const frames = decodeVideoFrames(input, { ...options.sampling, ...(context.signal !== undefined ? { signal: context.signal } : {}) });
+    return { frames, fps, source: 'video', expectedFrames: expectedVideoFrames(info, options.sampling) };
   }
   if (kind !== 'imageFolder') throw new InputError('is a single image: `anyview video` needs a video or a folder of frames (use `anyview depth` for one image).', { file: input });
   const files = await listImagesInFolder(input);
@@ -120,7 +142,7 @@ async function openFrames(input: string, options: VideoJobOptions, context: RunC
       yield { index, image: await decodeImage({ path: file }, options.sampling.maxSidePx !== undefined ? { maxSidePx: options.sampling.maxSidePx } : {}) };
     }
   }
-  return { frames: frames(), fps: options.folderFps, source: 'imageFolder' };
+  return { frames: frames(), fps: options.folderFps, source: 'imageFolder', expectedFrames: chosen.length };
 }
 
 /** The model as the job uses it: a window of frames in, one depth map per frame out. */
@@ -184,7 +206,7 @@ export async function runVideoJob(
   const framesDir = path.join(dir, 'frames');
   await ensureWritableDir(framesDir);
   const model = await openVideoOrImageModel(backend, options, locations, context);
-  const { frames, fps, source } = await openFrames(input, options, context);
+  const { frames, fps, source, expectedFrames } = await openFrames(input, options, context);
   const aligner = createTemporalAligner({ unit: model.unit });
   // frames.jsonl is appended to as frames finish (under a temporary name, renamed at the end), not held in memory.
   const metadata = path.join(dir, 'frames.jsonl');
@@ -265,7 +287,8 @@ export async function runVideoJob(
       if (index + 1 === nextStart + model.windowFrames) {
         await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: nextStart, end: index + 1 });
       }
-      context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input });
+      // The total is the container's estimate; never below what is already done.
+      context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input, ...(expectedFrames !== undefined ? { total: Math.max(expectedFrames, count) } : {}) });
     }
     if (count > 0 && (lastWindow === undefined || lastWindow.end < count)) {
       await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: Math.max(0, count - model.windowFrames), end: count });

@@ -36,9 +36,12 @@ function probe(file: string): { width: number; height: number; frames: number } 
 test('a video: per-frame files, one JSON line per frame with its alignment, a side-by-side depth video', { skip }, async () => {
   const out = await tmp('clip');
   const r = await runCli(['video', CLIP, '--model', models.passthroughHf, '--max-frames', '10', '--max-side', '213',
-    '--format', 'png16,npy,color', '--video', 'side-by-side', '--out', out, '--json']);
+    '--format', 'png16,npy,color', '--video', 'side-by-side', '--out', out, '--json', '--progress-json']);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
+  const progress = r.stderr.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'progress' && e.stage === 'video');
+  assert.deepEqual(progress.map((e) => e.done), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.ok(progress.every((e) => e.total === 10 && e.unit === 'frames'), 'progress knows the total');
   assert.deepEqual([summary.numFrames, summary.width, summary.height, summary.fps, summary.model.kind], [10, 213, 120, 30, 'disparity']);
   assert.equal(summary.alignment.unit, 'frame');
   const files = (await readdir(path.join(out, 'frames'))).sort();
