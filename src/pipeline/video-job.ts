@@ -1,14 +1,16 @@
 /**
- * `anyview video`: temporally consistent depth for a video or an image sequence, streamed frame by frame:
+ * `anyview video`: temporally consistent depth for a video or an image sequence, streamed:
  *
- *   decode (ffmpeg, or the folder's images) -> per-frame depth model -> temporal alignment -> per-frame files,
+ *   decode (ffmpeg, or the folder's images) -> depth model -> temporal alignment -> per-frame files,
  *   frames.jsonl, and a colourised depth video (optionally side by side with the input).
  *
- * A per-frame image model (Depth Anything) gives each frame its own unknown affine map; the aligner maps every
- * frame onto the aligned previous one (video/temporal-alignment.ts, unit 'frame'), so the whole video shares
- * one relative map. The colour range is fixed from the first frame, so colours do not flicker either. Nothing
- * grows with the video's length: one frame is decoded ahead, the aligner holds one frame, and outputs are
- * written as frames become final.
+ * The model decides the alignment unit (video/temporal-alignment.ts):
+ * - a video model ([1, T, 3, H, W] in) runs on windows of T frames every S (L4P); each window shares one unknown
+ *   affine map and is aligned on its overlap with the frames already aligned;
+ * - an image model (Depth Anything) gives each frame its own map; each frame is aligned to the previous one.
+ * Either way the whole video ends up in the first unit's relative map. The colour range is fixed from the
+ * first frame, so colours do not flicker either. Nothing grows with the video's length: frames are decoded as
+ * needed, at most one window is held, and outputs are written as frames become final.
  */
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
