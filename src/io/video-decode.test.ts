@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BackendError, FormatError, InputError } from '../core/errors.ts';
 import { SHARED_DATA_DIR } from '../../test/helpers/paths.ts';
-import { decodeImage } from './decode-image.ts';
-import { decodeVideoFrames, decodedSize, ffmpegAvailable, probeVideo } from './video-decode.ts';
+import { decodeImage, sizeWithinLongSide } from './decode-image.ts';
+import { decodeVideoFrames, ffmpegAvailable, probeVideo } from './video-decode.ts';
 
 const DAVIS = path.join(SHARED_DATA_DIR, 'davis_lady_running_monst3r/demo_data');
 const CLIP = path.join(DAVIS, 'lady-running.mp4'); // 854x480, 65 frames, 30 fps, and the same frames as JPEGs
@@ -51,8 +51,8 @@ test('sampling: fps, start/end, a frame cap and a longest-side cap', { skip }, a
   const capped = await collect(CLIP, { maxFrames: 5, maxSidePx: 427 });
   assert.equal(capped.length, 5);
   assert.deepEqual([capped[0]!.image.width, capped[0]!.image.height], [427, 240]);
-  assert.deepEqual(decodedSize({ width: 854, height: 480 }, 427), { width: 427, height: 240 });
-  assert.deepEqual(decodedSize({ width: 854, height: 480 }, 1000), { width: 854, height: 480 });
+  assert.deepEqual(sizeWithinLongSide(854, 480, 427), { width: 427, height: 240 });
+  assert.deepEqual(sizeWithinLongSide(854, 480, 1000), { width: 854, height: 480 });
   const middle = await collect(CLIP, { startS: 1, endS: 1.5 });
   assert.ok(middle.length >= 14 && middle.length <= 16, `${middle.length} frames in 0.5 s at 30 fps`);
 });

@@ -111,18 +111,13 @@ function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.trim() || 'no details';
 }
 
-/** The decoded frame size for a video of `info`'s size under `maxSidePx` (as for images: sizeWithinLongSide). */
-export function decodedSize(info: Pick<VideoInfo, 'width' | 'height'>, maxSidePx: number | undefined): { width: number; height: number } {
-  return sizeWithinLongSide(info.width, info.height, maxSidePx);
-}
-
 /**
  * Decodes frames one by one. Throws FormatError (naming the file) for an unreadable or truncated video,
  * InputError when no frame falls in the requested range, and BackendError (how to install it) without ffmpeg.
  */
 export async function* decodeVideoFrames(file: string, options: VideoDecodeOptions = {}): AsyncGenerator<VideoFrame> {
   const info = probeVideo(file, options);
-  const { width, height } = decodedSize(info, options.maxSidePx);
+  const { width, height } = sizeWithinLongSide(info.width, info.height, options.maxSidePx);
   const filters: string[] = [];
   if (options.fps !== undefined) {
     if (!(options.fps > 0)) throw new InputError(`--fps must be positive, got ${options.fps}.`);

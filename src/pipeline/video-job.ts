@@ -20,7 +20,7 @@ import { InputError, throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { ensureWritableDir, writeFileAtomic } from '../io/atomic-write.ts';
 import { decodeImage } from '../io/decode-image.ts';
-import { colorizeDepth, depthColorCodes, encodeDepthColorPng } from '../io/formats/depth-color.ts';
+import { colorCodesToRgb, depthColorCodes, encodeColorCodesPng } from '../io/formats/depth-color.ts';
 import { depthPng16Format } from '../io/formats/depth-png16.ts';
 import { npyFormat } from '../io/formats/npy.ts';
 import { classifyInput, listImagesInFolder } from '../io/inputs.ts';
@@ -34,7 +34,7 @@ import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
 import { depthOutputSpecFor } from '../models/depth-adapter.ts';
 import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
 import { createDepthEstimator, type ModelLocations } from './depth-estimator.ts';
-import { intrinsicsFor } from './depth-outputs.ts';
+import { intrinsicsFor, OUTPUT_SUFFIX } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
 export const VIDEO_FRAME_FORMATS = ['png16', 'npy', 'color'] as const;
@@ -231,18 +231,21 @@ export async function runVideoJob(
       if (first.low !== null && first.high !== null) colorRange = { low: first.low, high: first.high };
     }
     const colorOptions = { colormap: options.output.colormap, ...(colorRange !== null ? { range: { min: colorRange.low, max: colorRange.high } } : {}) };
+    // One colouring per frame serves both the colour PNG and the video.
+    const wantsColor = options.output.frameFormats.includes('color') || encoder !== undefined;
+    const coded = wantsColor ? depthColorCodes(depth, colorOptions) : undefined;
     for (const format of options.output.frameFormats) {
-      const file = `${stem}${format === 'png16' ? '_depth16.png' : format === 'npy' ? '_depth.npy' : '_depth_color.png'}`;
+      const file = `${stem}${OUTPUT_SUFFIX[format]}`;
       const bytes = format === 'png16' ? (await depthPng16Format.encode(depth)).bytes
         : format === 'npy' ? (await npyFormat.encode(depth)).bytes
-          : (await encodeDepthColorPng(depth, colorOptions)).bytes;
+          : await encodeColorCodesPng(coded!, depth.data);
       await writeFileAtomic(file, bytes);
       files[format] = path.relative(dir, file);
     }
     const image = sourceImages.get(index)!;
     sourceImages.delete(index);
     if (encoder !== undefined) {
-      const rgb = colorizeDepth(depth, colorOptions).image.data;
+      const rgb = colorCodesToRgb(coded!, depth.data).data;
       await encoder.write(options.output.video === 'side-by-side' ? sideBySide(image.data, rgb, depth.width, depth.height) : rgb);
     }
     const record: VideoFrameRecord = { index, timeS: index / fps, files, alignment: aligned.fit, timingsMs: timings.get(index)! };

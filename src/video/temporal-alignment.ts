@@ -26,6 +26,7 @@
  */
 import { createDepth, type Depth, type DepthKind } from '../core/depth.ts';
 import { InputError } from '../core/errors.ts';
+import { selectKth } from '../core/stats.ts';
 import { fitScale, fitScaleRansac, fitScaleShift, fitScaleShiftRansac, sampleDenseMap } from '../geometry/align-scale-shift.ts';
 import type { FrameWindow } from './windows.ts';
 
@@ -253,8 +254,8 @@ function sampleCorrespondences(
   return { pred: Float64Array.from(pred), target: Float64Array.from(target) };
 }
 
+/** The upper median of |values| (0 for none), by selection rather than a sort: it runs several times per frame. */
 function medianAbs(values: Float64Array): number {
   if (values.length === 0) return 0;
-  const sorted = Float64Array.from(values, Math.abs).sort();
-  return sorted[sorted.length >> 1]!;
+  return selectKth(Float64Array.from(values, Math.abs), values.length >> 1);
 }

@@ -127,11 +127,11 @@ export function depthColorCodes(depth: Depth, options: DepthColorOptions = {}): 
 export function colorizeDepth(depth: Depth, options: DepthColorOptions = {}): ColorizedDepth {
   const coded = depthColorCodes(depth, options);
   const { colormap, low, high, inverted } = coded;
-  return { image: expandColorCodes(coded, depth.data), colormap, low, high, inverted };
+  return { image: colorCodesToRgb(coded, depth.data), colormap, low, high, inverted };
 }
 
-/** RGB through the colormap, black where `data` is invalid. */
-function expandColorCodes(coded: DepthColorCodes, data: Float32Array): Image<Uint8Array> {
+/** RGB through the colormap, black where `data` (the map the codes came from) is invalid. */
+export function colorCodesToRgb(coded: DepthColorCodes, data: Float32Array): Image<Uint8Array> {
   const { codes, width, height } = coded;
   const lut = colormapLut(coded.colormap);
   const rgb = new Uint8Array(width * height * 3);
@@ -153,11 +153,16 @@ function expandColorCodes(coded: DepthColorCodes, data: Float32Array): Image<Uin
  */
 export async function encodeDepthColorPng(depth: Depth, options: DepthColorOptions = {}): Promise<{ bytes: Uint8Array; codes: DepthColorCodes }> {
   const coded = depthColorCodes(depth, options);
-  if (coded.invalidCount > 0) return { bytes: await encodeRgbPng(expandColorCodes(coded, depth.data)), codes: coded };
+  return { bytes: await encodeColorCodesPng(coded, depth.data), codes: coded };
+}
+
+/** encodeDepthColorPng for codes already computed from `data` (e.g. shared with a video frame). */
+export async function encodeColorCodesPng(coded: DepthColorCodes, data: Float32Array): Promise<Uint8Array> {
+  if (coded.invalidCount > 0) return encodeRgbPng(colorCodesToRgb(coded, data));
   const { codes, width, height } = coded;
   // Display only: fast zlib, and none at all for noise-like images, which do not compress.
   const level = looksCompressible(codes, width, height, 1, 3) ? 1 : 0;
-  return { bytes: await encodePalettePng(codes, width, height, colormapLut(coded.colormap), { compressionLevel: level }), codes: coded };
+  return encodePalettePng(codes, width, height, colormapLut(coded.colormap), { compressionLevel: level });
 }
 
 /**
