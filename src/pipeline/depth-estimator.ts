@@ -7,7 +7,7 @@ import type { Depth, DepthKind } from '../core/depth.ts';
 import type { Image } from '../core/image.ts';
 import type { Intrinsics } from '../core/camera.ts';
 import { InputError, ModelError } from '../core/errors.ts';
-import type { InferenceBackend } from '../models/backend.ts';
+import type { InferenceBackend, ModelSession } from '../models/backend.ts';
 import type { DepthModelSpec, LicenseInfo } from '../models/model-spec.ts';
 import { looksLikePath, resolveModel } from '../models/resolve.ts';
 import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
@@ -42,12 +42,20 @@ export interface ModelLocations {
   readonly cacheDir?: string;
 }
 
-export async function createDepthEstimator(
+/** A depth model resolved (registry id or path) and opened, before its contract is read. */
+export interface OpenedDepthModel {
+  readonly path: string;
+  readonly spec: DepthModelSpec | undefined;
+  readonly session: ModelSession;
+}
+
+/** The licence gate, resolution (path, model dir, cache, download) and the session: what every depth job starts with. */
+export async function openDepthModel(
   backend: InferenceBackend,
-  options: Pick<DepthJobOptions, 'model' | 'runtime' | 'preprocess'>,
+  options: Pick<DepthJobOptions, 'model' | 'runtime'>,
   locations: ModelLocations,
   context: RunContext = {},
-): Promise<DepthEstimator> {
+): Promise<OpenedDepthModel> {
   // The licence gate comes before any file is looked for or downloaded.
   const known = looksLikePath(options.model.idOrPath) ? undefined : findModelSpec(options.model.idOrPath);
   if (known !== undefined) assertLicenseAccepted(known, { allowNonCommercial: options.model.allowNonCommercial });
@@ -65,15 +73,34 @@ export async function createDepthEstimator(
     device: options.runtime.device,
     ...(options.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.runtime.intraOpThreads } : {}),
   });
+  return { path: resolved.path, spec, session };
+}
+
+export async function createDepthEstimator(
+  backend: InferenceBackend,
+  options: Pick<DepthJobOptions, 'model' | 'runtime' | 'preprocess'>,
+  locations: ModelLocations,
+  context: RunContext = {},
+): Promise<DepthEstimator> {
+  return depthEstimatorFor(await openDepthModel(backend, options, locations, context), options, context);
+}
+
+/** The single-image estimator over an opened model (its image contract is checked here). */
+export function depthEstimatorFor(
+  opened: OpenedDepthModel,
+  options: Pick<DepthJobOptions, 'model' | 'preprocess'>,
+  context: RunContext = {},
+): DepthEstimator {
+  const { spec, session } = opened;
   const contract = detectDepthContract(session, spec);
   const output = depthOutputSpecFor(spec, options.model.outputKind);
-  const modelId = spec?.id ?? resolved.path;
+  const modelId = spec?.id ?? opened.path;
   if (output.kind === 'metricDepth' && output.scaling === 'focalOver300' && spec === undefined) {
-    throw new ModelError('focal/300 metric scaling needs a registry model.', { file: resolved.path });
+    throw new ModelError('focal/300 metric scaling needs a registry model.', { file: opened.path });
   }
   return {
     modelId,
-    modelPath: resolved.path,
+    modelPath: opened.path,
     spec,
     outputKind: output.kind,
     license: spec?.license,

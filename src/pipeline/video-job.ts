@@ -29,11 +29,9 @@ import { createVideoEncoder, type VideoEncoder } from '../io/video-encode.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type UnitFit } from '../video/temporal-alignment.ts';
 import { defaultStride, type FrameWindow } from '../video/windows.ts';
-import { looksLikePath, resolveModel } from '../models/resolve.ts';
-import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
 import { depthOutputSpecFor } from '../models/depth-adapter.ts';
 import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
-import { createDepthEstimator, type ModelLocations } from './depth-estimator.ts';
+import { depthEstimatorFor, openDepthModel, type ModelLocations } from './depth-estimator.ts';
 import { intrinsicsFor, OUTPUT_SUFFIX } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
@@ -163,34 +161,28 @@ interface WindowModel {
 const DEFAULT_VIDEO_WINDOW = 32;
 
 async function openVideoOrImageModel(backend: InferenceBackend, options: VideoJobOptions, locations: ModelLocations, context: RunContext): Promise<WindowModel> {
-  const { model } = options.depth;
-  const known = looksLikePath(model.idOrPath) ? undefined : findModelSpec(model.idOrPath);
-  if (known !== undefined) assertLicenseAccepted(known, { allowNonCommercial: model.allowNonCommercial });
-  const resolved = await resolveModel(model.idOrPath, { variant: model.variant, modelDir: locations.modelDir, cacheDir: locations.cacheDir, allowDownload: model.allowDownload }, context);
-  const session = await backend.open(resolved.path, {
-    device: options.depth.runtime.device,
-    ...(options.depth.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.depth.runtime.intraOpThreads } : {}),
-  });
+  const opened = await openDepthModel(backend, options.depth, locations, context);
+  const { session, spec } = opened;
   if (isVideoDepthModel(session)) {
     const contract = detectVideoDepthContract(session);
     const frames = options.window?.frames ?? contract.windowFrames ?? DEFAULT_VIDEO_WINDOW;
     if (contract.windowFrames !== undefined && frames !== contract.windowFrames) {
-      throw new InputError(`this video model takes windows of ${contract.windowFrames} frames; --window ${frames} does not fit.`, { file: resolved.path });
+      throw new InputError(`this video model takes windows of ${contract.windowFrames} frames; --window ${frames} does not fit.`, { file: opened.path });
     }
     const stride = options.window?.stride ?? defaultStride(frames);
-    if (!(Number.isInteger(stride) && stride >= 1 && stride < frames) && frames > 1) {
-      throw new InputError(`--stride must be 1 to ${frames - 1} frames for windows of ${frames}: consecutive windows must share frames to be aligned.`);
+    if (!(frames >= 2 && Number.isInteger(stride) && stride >= 1 && stride < frames)) {
+      throw new InputError(`windows of ${frames} frames every ${stride}: a window needs at least 2 frames and a stride below its length, so that consecutive windows share frames to be aligned.`);
     }
-    const output = depthOutputSpecFor(resolved.spec, model.outputKind);
+    const output = depthOutputSpecFor(spec, options.depth.model.outputKind);
     return {
-      id: resolved.spec?.id ?? resolved.path, kind: output.kind, device: session.device, unit: 'window', windowFrames: frames, windowStride: Math.min(stride, Math.max(1, frames - 1)),
+      id: spec?.id ?? opened.path, kind: output.kind, device: session.device, unit: 'window', windowFrames: frames, windowStride: stride,
       estimate: async (images) => {
-        const r = await runVideoDepthModel(session, contract, { frames: images, preprocess: resolved.spec?.preprocess, processSizePx: options.depth.preprocess.processSizePx, output }, context);
+        const r = await runVideoDepthModel(session, contract, { frames: images, preprocess: spec?.preprocess, processSizePx: options.depth.preprocess.processSizePx, output }, context);
         return { depths: r.depths, timingsMs: r.timingsMs };
       },
     };
   }
-  const estimator = await createDepthEstimator(backend, { ...options.depth }, locations, context);
+  const estimator = depthEstimatorFor(opened, options.depth, context);
   return {
     id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: 1, windowStride: 1,
     estimate: async ([image]) => {
