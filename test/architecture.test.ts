@@ -1,6 +1,6 @@
 /**
  * The layer rule (STYLE.md): imports point only toward lower layers, so the pipeline reads left to right
- * core -> io / imaging -> models / geometry -> sfm / video -> eval -> pipeline -> cli, and only the CLI reads the
+ * core -> io / imaging -> models / geometry -> sfm / video / splat -> eval -> pipeline -> cli, and only the CLI reads the
  * environment.
  */
 import { test } from 'node:test';
@@ -19,9 +19,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   models: ['core', 'imaging', 'io'],
   sfm: ['core', 'geometry'],
   video: ['core', 'geometry'],
+  splat: ['core', 'geometry', 'imaging'],
   eval: ['core', 'io', 'geometry'],
-  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'eval'],
-  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'eval', 'pipeline'],
+  pipeline: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'splat', 'eval'],
+  cli: ['core', 'io', 'imaging', 'models', 'geometry', 'sfm', 'video', 'splat', 'eval', 'pipeline'],
 };
 
 test('source files import only from their own or lower layers, never from tests or tools', async () => {

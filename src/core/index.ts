@@ -5,3 +5,4 @@ export * from './depth.ts';
 export * from './mat4.ts';
 export * from './camera.ts';
 export * from './points.ts';
+export * from './gaussians.ts';
