@@ -202,27 +202,30 @@ export function decodeClassLogits(
   // Two horizontally resized source rows, source row r in slot r & 1 (as resizeBilinear does), each computed once.
   const rowSize = W * C;
   const rows = new Float64Array(2 * rowSize);
-  const slotRow = [-1, -1];
+  const slotRow = new Int32Array([-1, -1]);
   const pixel = new Float64Array(C);
   for (let y = 0; y < H; y++) {
     const y0 = yt.i0[y]!;
     const y1 = yt.i1[y]!;
-    for (const r of [y0, y1]) {
-      if (slotRow[r & 1] !== r) {
-        horizontalRow(logits, r * nw * C, C, xt, rows, (r & 1) * rowSize, W);
-        slotRow[r & 1] = r;
-      }
+    if (slotRow[y0 & 1] !== y0) {
+      horizontalRow(logits, y0 * nw * C, C, xt, rows, (y0 & 1) * rowSize, W);
+      slotRow[y0 & 1] = y0;
+    }
+    if (slotRow[y1 & 1] !== y1) {
+      horizontalRow(logits, y1 * nw * C, C, xt, rows, (y1 & 1) * rowSize, W);
+      slotRow[y1 & 1] = y1;
     }
     const ty = yt.t[y]!;
     const b0 = (y0 & 1) * rowSize;
     const b1 = (y1 & 1) * rowSize;
     for (let x = 0; x < W; x++) {
-      const o = x * C;
+      const o0 = b0 + x * C;
+      const o1 = b1 + x * C;
       let best = 0;
       let bestValue = Number.NEGATIVE_INFINITY;
       for (let c = 0; c < C; c++) {
-        const u = rows[b0 + o + c]!;
-        const v = u + (rows[b1 + o + c]! - u) * ty;
+        const u = rows[o0 + c]!;
+        const v = u + (rows[o1 + c]! - u) * ty;
         pixel[c] = v;
         if (v > bestValue) {
           bestValue = v;
@@ -232,8 +235,12 @@ export function decodeClassLogits(
       const p = y * W + x;
       labels[p] = best;
       if (scores !== undefined) {
+        // exp of a gap beyond -40 is below float32 resolution next to the winner's 1: skipped.
         let sum = 0;
-        for (let c = 0; c < C; c++) sum += Math.exp(pixel[c]! - bestValue);
+        for (let c = 0; c < C; c++) {
+          const d = pixel[c]! - bestValue;
+          if (d > -40) sum += Math.exp(d);
+        }
         scores[p] = 1 / sum;
       }
     }
