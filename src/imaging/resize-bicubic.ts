@@ -135,7 +135,9 @@ export function resizeBicubic(image: HwcFloatImage, outWidth: number, outHeight:
  * v = float32(code / 255), bicubic resize as resizeBicubic (rounded to float32), then (v - mean[c]) / std[c].
  * Those two float32 roundings put it within ~5e-7 (2 float32 steps) of the official float64 chain
  * (`cv2.resize(rgb / 255.0, ..., INTER_CUBIC)`, normalise, cast). `mean` and `std` need one entry per channel.
- * Returns C*outHeight*outWidth values (N = 1). Memory beyond the output: one source row and 4 resized rows.
+ * Returns C*outHeight*outWidth values (N = 1), in `into` when given (it must have exactly that length: reusing
+ * one buffer across images spares a fresh multi-MB allocation, its page faults and the GC it triggers).
+ * Memory beyond the output: one source row and 4 resized rows.
  */
 export function resizeNormalizeToNchw(
   image: HwcImage<Uint8Array>,
@@ -143,13 +145,17 @@ export function resizeNormalizeToNchw(
   outHeight: number,
   mean: readonly number[],
   std: readonly number[],
+  into?: Float32Array,
 ): Float32Array {
   checkHwc(image);
   checkOutSize(outWidth, outHeight);
   const { width, height, channels } = image;
   checkMeanStd(channels, mean, std);
   const plane = outWidth * outHeight;
-  const out = new Float32Array(plane * channels);
+  if (into !== undefined && into.length !== plane * channels) {
+    throw new InputError(`resize output buffer holds ${into.length} values, expected ${plane * channels} (${channels}x${outHeight}x${outWidth}).`);
+  }
+  const out = into ?? new Float32Array(plane * channels);
   const src = image.data;
   const lut = UNIT_FROM_CODE;
   if (width === outWidth && height === outHeight) {

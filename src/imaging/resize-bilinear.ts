@@ -68,6 +68,15 @@ export function resizeBilinear(map: ScalarMap, outWidth: number, outHeight: numb
   const xt = bilinearTaps(width, outWidth, options.alignCorners);
   const yt = bilinearTaps(height, outHeight, options.alignCorners);
   const out = new Float32Array(outWidth * outHeight);
+  resizeRows(data, width, xt, yt, out, outWidth, outHeight);
+  return { width: outWidth, height: outHeight, data: out };
+}
+
+/**
+ * The resize proper, a kernel of its own: V8 then optimises it whole, where a loop inside the validating caller
+ * would run on-stack-replaced code that deoptimises after the loop and boxes every value on the next call.
+ */
+function resizeRows(data: Float32Array, width: number, xt: BilinearTaps, yt: BilinearTaps, out: Float32Array, outWidth: number, outHeight: number): void {
   // Two horizontally interpolated rows: source row r lives in slot r & 1 (y0 and y1 = y0 + 1 never share a
   // slot), and is computed once while consecutive output rows read it.
   const rows = new Float64Array(2 * outWidth);
@@ -83,14 +92,14 @@ export function resizeBilinear(map: ScalarMap, outWidth: number, outHeight: numb
       horizontal(data, y1 * width, xt, rows, (y1 & 1) * outWidth, outWidth);
       slotRow[y1 & 1] = y1;
     }
-    const top = (y0 & 1) * outWidth;
-    const bottom = (y1 & 1) * outWidth;
-    const ty = yt.t[dy]!;
-    const sy = 1 - ty;
-    const o = dy * outWidth;
-    for (let x = 0; x < outWidth; x++) out[o + x] = rows[top + x]! * sy + rows[bottom + x]! * ty;
+    blendRows(rows, (y0 & 1) * outWidth, (y1 & 1) * outWidth, yt.t[dy]!, out, dy * outWidth, outWidth);
   }
-  return { width: outWidth, height: outHeight, data: out };
+}
+
+/** out[o + x] = top[x] * (1 - ty) + bottom[x] * ty. */
+function blendRows(rows: Float64Array, top: number, bottom: number, ty: number, out: Float32Array, o: number, n: number): void {
+  const sy = 1 - ty;
+  for (let x = 0; x < n; x++) out[o + x] = rows[top + x]! * sy + rows[bottom + x]! * ty;
 }
 
 function horizontal(data: Float32Array, rowStart: number, xt: BilinearTaps, dst: Float64Array, at: number, outWidth: number): void {

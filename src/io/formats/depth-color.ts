@@ -103,24 +103,35 @@ export function depthColorCodes(depth: Depth, options: DepthColorOptions = {}): 
   }
 
   const codes = new Uint8Array(width * height);
-  let invalidCount = 0;
-  if (low === null || high === null) {
-    for (let i = 0; i < data.length; i++) if (!(data[i]! - data[i]! === 0)) invalidCount++;
-  } else {
-    const span = high - low;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (!(v - v === 0)) { // NaN or infinite
-        invalidCount++;
-        continue;
-      }
-      let t = span > 0 ? (v - low) / span : 0.5;
-      t = t < 0 ? 0 : t > 1 ? 1 : t;
-      if (inverted) t = 1 - t;
-      codes[i] = (t * 255 + 0.5) | 0; // Math.round for t >= 0, without the call
-    }
-  }
+  const invalidCount = low === null || high === null ? countInvalid(data) : colorCodesInto(data, codes, low, high - low, inverted);
   return { width, height, codes, invalidCount, colormap, low, high, inverted };
+}
+
+/** Number of NaN or infinite values. */
+function countInvalid(data: Float32Array): number {
+  let invalid = 0;
+  for (let i = 0; i < data.length; i++) if (!(data[i]! - data[i]! === 0)) invalid++;
+  return invalid;
+}
+
+/**
+ * The colormap code of each finite value into `codes` (left 0 where invalid); returns the invalid count. A kernel of
+ * its own so V8 optimises the whole loop (see quantizeToUint16).
+ */
+function colorCodesInto(data: Float32Array, codes: Uint8Array, low: number, span: number, inverted: boolean): number {
+  let invalid = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v - v === 0)) { // NaN or infinite
+      invalid++;
+      continue;
+    }
+    let t = span > 0 ? (v - low) / span : 0.5;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    if (inverted) t = 1 - t;
+    codes[i] = (t * 255 + 0.5) | 0; // Math.round for t >= 0, without the call
+  }
+  return invalid;
 }
 
 /** Colourises a depth map (see the module comment for normalisation, direction and invalid pixels). */

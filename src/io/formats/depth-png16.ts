@@ -36,8 +36,23 @@ export interface DepthPng16Mapping {
 
 const FORMULA = 'value = minValue + (code - 1) / 65534 * (maxValue - minValue); code 0 = invalid';
 
-/** Linear 16-bit codes of a map (see the module comment), with the range used. Kept synchronous and tight: it is on every image's path. */
+/**
+ * Linear 16-bit codes of a map (see the module comment), with the range used. On every image's path: the two
+ * passes are separate small kernels so that V8 optimises each whole (a loop inside a once-per-image function
+ * runs on-stack-replaced code that deoptimises at the next, never-run statement, boxing every value).
+ */
 export function quantizeToUint16(data: Float32Array): { codes: Uint16Array; min: number; max: number } {
+  const range = new Float64Array(2);
+  finiteRange(data, range);
+  const min = range[0]!;
+  const max = range[1]!;
+  const codes = new Uint16Array(data.length);
+  if (min <= max) linearCodes(data, codes, min, max > min ? STEPS / (max - min) : 0);
+  return { codes, min, max };
+}
+
+/** The smallest and largest finite values into out[0], out[1] (Infinity, -Infinity when there are none). */
+export function finiteRange(data: Float32Array, out: Float64Array): void {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < data.length; i++) {
@@ -47,16 +62,17 @@ export function quantizeToUint16(data: Float32Array): { codes: Uint16Array; min:
       if (v > max) max = v;
     }
   }
-  const codes = new Uint16Array(data.length);
-  if (min <= max) {
-    const scale = max > min ? STEPS / (max - min) : 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      // (x + 0.5) | 0 is Math.round for the non-negative x here.
-      codes[i] = v - v === 0 ? 1 + (((v - min) * scale + 0.5) | 0) : 0;
-    }
+  out[0] = min;
+  out[1] = max;
+}
+
+/** codes[i] = 1 + round((data[i] - min) * scale) for finite values, 0 otherwise. */
+function linearCodes(data: Float32Array, codes: Uint16Array, min: number, scale: number): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // (x + 0.5) | 0 is Math.round for the non-negative x here.
+    codes[i] = v - v === 0 ? 1 + (((v - min) * scale + 0.5) | 0) : 0;
   }
-  return { codes, min, max };
 }
 
 export async function encodeDepthPng16(depth: Depth): Promise<{ bytes: Uint8Array; mapping: DepthPng16Mapping }> {
