@@ -33,6 +33,11 @@ export interface DepthRunRequest {
   /** Overrides the spec's target size (the `--size` flag). */
   readonly processSizePx: number | undefined;
   readonly output: DepthOutputSpec;
+  /**
+   * Reusable network-input buffers: one is borrowed for the run when its length fits and returned after it, so
+   * consecutive images skip a fresh multi-MB allocation (and its page faults and GC); concurrent runs allocate.
+   */
+  readonly inputPool?: Float32Array[];
 }
 
 export interface DepthRunResult {
@@ -101,9 +106,24 @@ export async function runDepthModel(
   const preprocessSpec = request.preprocess ?? DEPTH_ANYTHING_PREPROCESS;
   const t0 = performance.now();
   const net = chooseNetworkSize(image, contract, preprocessSpec, request.processSizePx);
-  const input = resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std);
+  const pool = request.inputPool;
+  const length = 3 * net.width * net.height;
+  const slot = pool?.findIndex((buffer) => buffer.length === length) ?? -1;
+  const borrowed = slot >= 0 ? pool!.splice(slot, 1)[0] : undefined;
+  const input = resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std, borrowed);
   const t1 = performance.now();
-  const outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [1, 3, net.height, net.width], data: input } }, context);
+  let outputs;
+  try {
+    outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [1, 3, net.height, net.width], data: input } }, context);
+  } finally {
+    // Keep one buffer per size (the last used), so a folder of mixed sizes cannot grow the pool without bound.
+    if (pool !== undefined) {
+      const same = pool.findIndex((buffer) => buffer.length === length);
+      if (same >= 0) pool.splice(same, 1);
+      pool.push(input);
+      if (pool.length > 2) pool.shift();
+    }
+  }
   const t2 = performance.now();
   const plane = depthPlaneFromOutput(contract, outputs);
   // The official postprocess: bilinear, align_corners=True, from the output size back to the image size.

@@ -98,6 +98,8 @@ export function depthEstimatorFor(
   if (output.kind === 'metricDepth' && output.scaling === 'focalOver300' && spec === undefined) {
     throw new ModelError('focal/300 metric scaling needs a registry model.', { file: opened.path });
   }
+  // This estimator's reusable network-input buffers (see DepthRunRequest.inputPool).
+  const inputPool: Float32Array[] = [];
   return {
     modelId,
     modelPath: opened.path,
@@ -108,6 +110,7 @@ export function depthEstimatorFor(
     staticInput: contract.staticInput,
     estimate(image, intrinsics, runContext = context) {
       return runDepthModel(session, contract, {
+        inputPool,
         image,
         intrinsics,
         preprocess: spec?.preprocess,
