@@ -16,6 +16,7 @@
  */
 import { InputError } from '../core/errors.ts';
 import { checkHwc, checkMeanStd, UNIT_FROM_CODE, type HwcImage } from './normalize.ts';
+import type { ResizeWorkspace } from './kernels/resize-kernels.ts';
 
 /** A float32 HWC image with any number of channels (core Image<Float32Array> fits). */
 export type HwcFloatImage = HwcImage<Float32Array>;
@@ -137,7 +138,8 @@ export function resizeBicubic(image: HwcFloatImage, outWidth: number, outHeight:
  * (`cv2.resize(rgb / 255.0, ..., INTER_CUBIC)`, normalise, cast). `mean` and `std` need one entry per channel.
  * Returns C*outHeight*outWidth values (N = 1), in `into` when given (it must have exactly that length: reusing
  * one buffer across images spares a fresh multi-MB allocation, its page faults and the GC it triggers).
- * Memory beyond the output: one source row and 4 resized rows.
+ * Memory beyond the output: one source row and 4 resized rows. With a `workspace` (RGB images), the WebAssembly
+ * SIMD kernels do the work, with bit-identical results.
  */
 export function resizeNormalizeToNchw(
   image: HwcImage<Uint8Array>,
@@ -146,6 +148,7 @@ export function resizeNormalizeToNchw(
   mean: readonly number[],
   std: readonly number[],
   into?: Float32Array,
+  workspace?: ResizeWorkspace,
 ): Float32Array {
   checkHwc(image);
   checkOutSize(outWidth, outHeight);
@@ -169,6 +172,10 @@ export function resizeNormalizeToNchw(
   }
   const xt = bicubicTaps(width, outWidth);
   const yt = bicubicTaps(height, outHeight);
+  if (workspace !== undefined && channels === 3) {
+    resizeNormalizeRgbWasm(workspace, src, width, height, xt, yt, outWidth, outHeight, mean, std, out);
+    return out;
+  }
   const srcRowLen = width * channels;
   const off = tapOffsets(xt, channels);
   const xw = xt.weight;
@@ -204,6 +211,50 @@ export function resizeNormalizeToNchw(
     }
   }
   return out;
+}
+
+/** resizeNormalizeToNchw's RGB loop on the WebAssembly kernels: same ring of 4 planar rows, same arithmetic. */
+function resizeNormalizeRgbWasm(
+  workspace: ResizeWorkspace, src: Uint8Array, width: number, height: number, xt: BicubicTaps, yt: BicubicTaps,
+  outWidth: number, outHeight: number, mean: readonly number[], std: readonly number[], out: Float32Array,
+): void {
+  const rowLen = width * 3;
+  const plane = outWidth * outHeight;
+  const rowStrideBytes = 3 * outWidth * 8;
+  const [lutAt, offAt, weightAt, rowAt, ringAt, srcAt, outAt] = workspace.layout([
+    256 * 8, outWidth * 4 * 4, outWidth * 4 * 8, rowLen * 8, 4 * rowStrideBytes, src.length, 3 * plane * 4,
+  ]) as [number, number, number, number, number, number, number];
+  const buffer = workspace.kernels.memory.buffer;
+  new Float64Array(buffer, lutAt, 256).set(UNIT_FROM_CODE);
+  const off = new Int32Array(buffer, offAt, outWidth * 4);
+  for (let i = 0; i < off.length; i++) off[i] = xt.index[i]! * 3 * 8; // byte offsets into the float64 row
+  new Float64Array(buffer, weightAt, outWidth * 4).set(xt.weight);
+  new Uint8Array(buffer, srcAt, src.length).set(src);
+  const k = workspace.kernels;
+  const slotRow = [-1, -1, -1, -1];
+  const yi = yt.index;
+  const yw = yt.weight;
+  for (let dy = 0; dy < outHeight; dy++) {
+    const q = dy * 4;
+    for (let j = 0; j < 4; j++) {
+      const r = yi[q + j]!;
+      const slot = r & 3;
+      if (slotRow[slot] === r) continue;
+      slotRow[slot] = r;
+      k.unitRow(srcAt + r * rowLen, rowLen, lutAt, rowAt);
+      k.horizontalRgb(rowAt, offAt, weightAt, ringAt + slot * rowStrideBytes, outWidth);
+    }
+    for (let c = 0; c < 3; c++) {
+      const channelAt = ringAt + c * outWidth * 8;
+      k.verticalNormalized(
+        channelAt + (yi[q]! & 3) * rowStrideBytes, channelAt + (yi[q + 1]! & 3) * rowStrideBytes,
+        channelAt + (yi[q + 2]! & 3) * rowStrideBytes, channelAt + (yi[q + 3]! & 3) * rowStrideBytes,
+        yw[q]!, yw[q + 1]!, yw[q + 2]!, yw[q + 3]!,
+        outAt + (c * plane + dy * outWidth) * 4, outWidth, mean[c]!, std[c]!,
+      );
+    }
+  }
+  out.set(new Float32Array(buffer, outAt, 3 * plane));
 }
 
 function unitRow(src: Uint8Array, start: number, n: number, lut: Float32Array, row: Float64Array): void {

@@ -15,6 +15,7 @@
  * first if that is not wanted.
  */
 import { InputError } from '../core/errors.ts';
+import type { ResizeWorkspace } from './kernels/resize-kernels.ts';
 
 /** A row-major single-channel float map (core Depth fits). */
 export interface ScalarMap {
@@ -26,6 +27,8 @@ export interface ScalarMap {
 export interface BilinearOptions {
   /** true: torch align_corners=True (corner pixel centres coincide); false: half-pixel centres. */
   readonly alignCorners: boolean;
+  /** Run on the WebAssembly SIMD kernels of this workspace (bit-identical results). */
+  readonly workspace?: ResizeWorkspace | undefined;
 }
 
 /** Per-output taps along one axis: output i blends source i0[i] and i1[i] with weight t[i] on i1. */
@@ -68,7 +71,8 @@ export function resizeBilinear(map: ScalarMap, outWidth: number, outHeight: numb
   const xt = bilinearTaps(width, outWidth, options.alignCorners);
   const yt = bilinearTaps(height, outHeight, options.alignCorners);
   const out = new Float32Array(outWidth * outHeight);
-  resizeRows(data, width, xt, yt, out, outWidth, outHeight);
+  if (options.workspace !== undefined) resizeRowsWasm(options.workspace, data, width, xt, yt, out, outWidth, outHeight);
+  else resizeRows(data, width, xt, yt, out, outWidth, outHeight);
   return { width: outWidth, height: outHeight, data: out };
 }
 
@@ -94,6 +98,42 @@ function resizeRows(data: Float32Array, width: number, xt: BilinearTaps, yt: Bil
     }
     blendRows(rows, (y0 & 1) * outWidth, (y1 & 1) * outWidth, yt.t[dy]!, out, dy * outWidth, outWidth);
   }
+}
+
+/** resizeRows on the WebAssembly kernels: the same two-row ring, the same arithmetic. */
+function resizeRowsWasm(
+  workspace: ResizeWorkspace, data: Float32Array, width: number, xt: BilinearTaps, yt: BilinearTaps,
+  out: Float32Array, outWidth: number, outHeight: number,
+): void {
+  const [srcAt, i0At, i1At, tAt, rowsAt, outAt] = workspace.layout([
+    data.length * 4, outWidth * 4, outWidth * 4, outWidth * 8, 2 * outWidth * 8, out.length * 4,
+  ]) as [number, number, number, number, number, number];
+  const buffer = workspace.kernels.memory.buffer;
+  new Float32Array(buffer, srcAt, data.length).set(data);
+  const i0 = new Int32Array(buffer, i0At, outWidth);
+  const i1 = new Int32Array(buffer, i1At, outWidth);
+  for (let x = 0; x < outWidth; x++) {
+    i0[x] = xt.i0[x]! * 4; // byte offsets into a float32 row
+    i1[x] = xt.i1[x]! * 4;
+  }
+  new Float64Array(buffer, tAt, outWidth).set(xt.t);
+  const k = workspace.kernels;
+  const slotRow = [-1, -1];
+  const rowBytes = outWidth * 8;
+  for (let dy = 0; dy < outHeight; dy++) {
+    const y0 = yt.i0[dy]!;
+    const y1 = yt.i1[dy]!;
+    if (slotRow[y0 & 1] !== y0) {
+      k.bilinearRow(srcAt + y0 * width * 4, i0At, i1At, tAt, rowsAt + (y0 & 1) * rowBytes, outWidth);
+      slotRow[y0 & 1] = y0;
+    }
+    if (slotRow[y1 & 1] !== y1) {
+      k.bilinearRow(srcAt + y1 * width * 4, i0At, i1At, tAt, rowsAt + (y1 & 1) * rowBytes, outWidth);
+      slotRow[y1 & 1] = y1;
+    }
+    k.blendRows(rowsAt + (y0 & 1) * rowBytes, rowsAt + (y1 & 1) * rowBytes, yt.t[dy]!, outAt + dy * outWidth * 4, outWidth);
+  }
+  out.set(new Float32Array(buffer, outAt, out.length));
 }
 
 /** out[o + x] = top[x] * (1 - ty) + bottom[x] * ty. */

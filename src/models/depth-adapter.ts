@@ -11,6 +11,7 @@ import type { Intrinsics } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
 import { resizeNormalizeToNchw } from '../imaging/resize-bicubic.ts';
 import { resizeBilinear } from '../imaging/resize-bilinear.ts';
+import type { ResizeWorkspace } from '../imaging/kernels/resize-kernels.ts';
 import type { ModelSession } from './backend.ts';
 import { depthPlaneFromOutput, type DepthContract } from './contract.ts';
 import { DEPTH_ANYTHING_PREPROCESS } from './depth-anything.ts';
@@ -38,6 +39,8 @@ export interface DepthRunRequest {
    * consecutive images skip a fresh multi-MB allocation (and its page faults and GC); concurrent runs allocate.
    */
   readonly inputPool?: Float32Array[];
+  /** WebAssembly SIMD resize kernels to run the pre- and postprocessing resizes on (bit-identical results). */
+  readonly resizeWorkspace?: ResizeWorkspace | undefined;
 }
 
 export interface DepthRunResult {
@@ -110,7 +113,7 @@ export async function runDepthModel(
   const length = 3 * net.width * net.height;
   const slot = pool?.findIndex((buffer) => buffer.length === length) ?? -1;
   const borrowed = slot >= 0 ? pool!.splice(slot, 1)[0] : undefined;
-  const input = resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std, borrowed);
+  const input = resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std, borrowed, request.resizeWorkspace);
   const t1 = performance.now();
   let outputs;
   try {
@@ -129,7 +132,7 @@ export async function runDepthModel(
   // The official postprocess: bilinear, align_corners=True, from the output size back to the image size.
   const full = plane.width === image.width && plane.height === image.height
     ? plane.data
-    : resizeBilinear(plane, image.width, image.height, { alignCorners: true }).data;
+    : resizeBilinear(plane, image.width, image.height, { alignCorners: true, workspace: request.resizeWorkspace }).data;
   // DA3's focal rule uses the focal length at the processed resolution.
   const focalPxAtNetwork = request.intrinsics !== undefined
     ? ((request.intrinsics.fxPx * net.width) / image.width + (request.intrinsics.fyPx * net.height) / image.height) / 2

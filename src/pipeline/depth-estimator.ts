@@ -12,6 +12,7 @@ import type { DepthModelSpec, LicenseInfo } from '../models/model-spec.ts';
 import { looksLikePath, resolveModel } from '../models/resolve.ts';
 import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
 import { detectDepthContract } from '../models/contract.ts';
+import { createResizeWorkspace } from '../imaging/kernels/resize-kernels.ts';
 import { runDepthModel, type DepthRunTimings, depthOutputSpecFor } from '../models/depth-adapter.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
@@ -100,6 +101,7 @@ export function depthEstimatorFor(
   }
   // This estimator's reusable network-input buffers (see DepthRunRequest.inputPool).
   const inputPool: Float32Array[] = [];
+  const resizeWorkspace = createResizeWorkspace();
   return {
     modelId,
     modelPath: opened.path,
@@ -111,6 +113,7 @@ export function depthEstimatorFor(
     estimate(image, intrinsics, runContext = context) {
       return runDepthModel(session, contract, {
         inputPool,
+        resizeWorkspace,
         image,
         intrinsics,
         preprocess: spec?.preprocess,
