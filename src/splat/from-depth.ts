@@ -189,7 +189,7 @@ function writeQuaternion(
     const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
     w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
   }
-  const n = Math.hypot(w, x, y, z) * (w < 0 ? -1 : 1);
+  const n = Math.sqrt(w * w + x * x + y * y + z * z) * (w < 0 ? -1 : 1);
   out[offset] = w / n; out[offset + 1] = x / n; out[offset + 2] = y / n; out[offset + 3] = z / n;
 }
 
@@ -296,7 +296,7 @@ export function gaussiansFromDepth(
       let nn = 0;
       if (hasX && hasY) {
         nx = ty * sz - tz * sy; ny = tz * sx - tx * sz; nz = tx * sy - ty * sx;
-        nn = Math.hypot(nx, ny, nz);
+        nn = Math.sqrt(nx * nx + ny * ny + nz * nz);
       } else {
         nx = ny = nz = 0;
       }
@@ -304,14 +304,14 @@ export function gaussiansFromDepth(
         nx /= nn; ny /= nn; nz /= nn;
         if (nx * px + ny * py + nz * zc > 0) { nx = -nx; ny = -ny; nz = -nz; } // face the camera
       } else {
-        const len = Math.hypot(px, py, zc);
+        const len = Math.sqrt(px * px + py * py + zc * zc);
         nx = -px / len; ny = -py / len; nz = -zc / len;
         rayNormals++;
       }
       // Local x: camera x (or y, when x is nearly the normal) minus its normal component; local y = z cross x.
       let ex: number, ey: number, ez: number;
       if (Math.abs(nx) < 0.9) { ex = 1 - nx * nx; ey = -nx * ny; ez = -nx * nz; } else { ex = -ny * nx; ey = 1 - ny * ny; ez = -ny * nz; }
-      const el = Math.hypot(ex, ey, ez);
+      const el = Math.sqrt(ex * ex + ey * ey + ez * ez);
       ex /= el; ey /= el; ez /= el;
       const fx = ny * ez - nz * ey, fy = nz * ex - nx * ez, fz = nx * ey - ny * ex;
 

@@ -77,6 +77,20 @@ test('floaters: Gaussians in front of another view\'s surface go, those behind i
   assert.deepEqual([...strict.sourceIndex], [0, 0, 2, 3, 4, 6]);
 });
 
+test('floaters are tested against the nearest views by camera centre only, up to maxNeighbourViews', () => {
+  const k = createIntrinsics({ fxPx: 10, fyPx: 10, cxPx: 4.5, cyPx: 4.5, width: 10, height: 10 });
+  const unknown = createDepth({ kind: 'metricDepth', width: 10, height: 10, data: new Float32Array(100).fill(NaN) });
+  const at = (z: number) => createCamera(k, fromRotationTranslation([1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, z]));
+  // View 0's Gaussian at z = 2; view 1 (1 away) knows nothing there; view 2 (40 away, behind) sees a wall at world z = 5
+  const views = [
+    { gaussians: setOf([[0, 0, 2]], [0.01]), camera: at(0), depth: unknown },
+    { gaussians: setOf([], []), camera: at(-1), depth: unknown },
+    { gaussians: setOf([], []), camera: at(-40), depth: createDepth({ kind: 'metricDepth', width: 10, height: 10, data: new Float32Array(100).fill(45) }) },
+  ];
+  assert.equal(mergeGaussianViews(views, { consistency: { maxNeighbourViews: 1 } }).gaussians.count, 1);
+  assert.equal(mergeGaussianViews(views, { consistency: { maxNeighbourViews: 2 } }).gaussians.count, 0);
+});
+
 test('the cap keeps a seeded subset in input order; semantics travel with their Gaussians', () => {
   const n = 500;
   const points = Array.from({ length: n }, (_, i) => [i, 0, 1]);

@@ -5,7 +5,9 @@
  *    camera and a depth map; when it lands inside j's image in front of j's camera and nearer than j's depth at
  *    the nearest pixel by more than relativeTolerance * depth, view j saw through the place where it sits, so it
  *    is a floater. Gaussians with at least minViolations such views go (the visibility test of
- *    geometry/fusion.ts turned around: free space instead of agreement, so surfaces only one view sees stay);
+ *    geometry/fusion.ts turned around: free space instead of agreement, so surfaces only one view sees stay).
+ *    Each view is tested against its maxNeighbourViews nearest views by camera centre (default 16; all views
+ *    for a view without a camera), which keeps the cost linear in the number of views;
  * 3. duplicates (default on): Gaussians are binned into cubes of side s (boundaries at integer multiples of s,
  *    world origin), and each occupied cube keeps the Gaussian with the smallest footprint (its largest std dev),
  *    i.e. the one seen from the closest view and so the sharpest; ties keep the earliest. s is explicit or a
@@ -38,6 +40,8 @@ export interface FloaterOptions {
   readonly relativeTolerance?: number;
   /** Dropped when at least this many other views see through it. Default 1. */
   readonly minViolations?: number;
+  /** Test against at most this many other views, the nearest by camera centre. Default 16. */
+  readonly maxNeighbourViews?: number;
 }
 
 /** Cube side in world units, or as a multiple of the median footprint (largest std dev) of the Gaussians. */
@@ -74,6 +78,7 @@ export interface MergedGaussians {
 
 export const DEFAULT_DEDUP_FOOTPRINT_MULTIPLE = 1.5;
 const DEFAULT_RELATIVE_TOLERANCE = 0.05;
+const DEFAULT_NEIGHBOUR_VIEWS = 16;
 
 function checkViews(views: readonly MergeView[], options: MergeOptions): void {
   if (views.length === 0) throw new InputError('No views to merge.');
@@ -101,6 +106,8 @@ function checkViews(views: readonly MergeView[], options: MergeOptions): void {
     if (!(tol >= 0 && tol < 1)) throw new InputError(`relativeTolerance (${tol}) must be in [0, 1).`);
     const m = c.minViolations ?? 1;
     if (!(Number.isInteger(m) && m >= 1)) throw new InputError(`minViolations (${m}) must be a positive integer.`);
+    const nb = c.maxNeighbourViews ?? DEFAULT_NEIGHBOUR_VIEWS;
+    if (!(Number.isInteger(nb) && nb >= 1)) throw new InputError(`maxNeighbourViews (${nb}) must be a positive integer.`);
   }
   const d = options.dedup;
   if (d !== undefined && d !== 'none') {
@@ -132,12 +139,22 @@ function projectorOf(camera: Camera, depth: Float32Array, view: number): Project
   return { view, r, t, fx: k.fxPx, fy: k.fyPx, cx: k.cxPx, cy: k.cyPx, width: k.width, height: k.height, depth };
 }
 
-/** How many views other than `self` see through the point (stops counting at `enough`). */
-function violations(projectors: readonly Projector[], self: number, x: number, y: number, z: number, keepBelow: number, enough: number): number {
+/** The projectors of the `limit` views nearest to view `self` by camera centre (ties: lower index), self excluded. */
+function neighboursOf(views: readonly MergeView[], projectors: readonly Projector[], self: number, limit: number): Projector[] {
+  const others = projectors.filter((p) => p.view !== self);
+  const camera = views[self]!.camera;
+  if (camera === undefined || others.length <= limit) return others;
+  const centre = (k: number) => views[k]!.camera!.worldFromCamera;
+  const m = camera.worldFromCamera;
+  const dist = (p: Projector) => { const c = centre(p.view); return (c[3]! - m[3]!) ** 2 + (c[7]! - m[7]!) ** 2 + (c[11]! - m[11]!) ** 2; };
+  return others.map((p) => ({ p, d: dist(p) })).sort((a, b) => a.d - b.d || a.p.view - b.p.view).slice(0, limit).map((e) => e.p);
+}
+
+/** How many of the projectors see through the point (stops counting at `enough`). */
+function violations(projectors: readonly Projector[], x: number, y: number, z: number, keepBelow: number, enough: number): number {
   let count = 0;
   for (let j = 0; j < projectors.length && count < enough; j++) {
     const p = projectors[j]!;
-    if (p.view === self) continue;
     const r = p.r;
     const zc = r[6]! * x + r[7]! * y + r[8]! * z + p.t[2]!;
     if (!(zc > 0)) continue;
@@ -231,11 +248,13 @@ export function mergeGaussianViews(views: readonly MergeView[], options: MergeOp
     const projectors = views.flatMap((v, k) => (v.camera !== undefined && v.depth !== undefined ? [projectorOf(v.camera, v.depth.data, k)] : []));
     const keepBelow = 1 - (c.relativeTolerance ?? DEFAULT_RELATIVE_TOLERANCE);
     const enough = c.minViolations ?? 1;
+    const limit = c.maxNeighbourViews ?? DEFAULT_NEIGHBOUR_VIEWS;
     let g = 0;
     for (let k = 0; k < views.length; k++) {
       const p = views[k]!.gaussians.positions;
+      const neighbours = neighboursOf(views, projectors, k, limit);
       for (let i = 0; i < views[k]!.gaussians.count; i++, g++) {
-        if (violations(projectors, k, p[i * 3]!, p[i * 3 + 1]!, p[i * 3 + 2]!, keepBelow, enough) >= enough) { keep[g] = 0; kept--; }
+        if (violations(neighbours, p[i * 3]!, p[i * 3 + 1]!, p[i * 3 + 2]!, keepBelow, enough) >= enough) { keep[g] = 0; kept--; }
       }
     }
   }
