@@ -56,11 +56,13 @@ test('floaters: Gaussians in front of another view\'s surface go, those behind i
   // View 0 looks down +z from the origin at a wall at z = 5 (its depth map).
   const k = createIntrinsics({ fxPx: 10, fyPx: 10, cxPx: 4.5, cyPx: 4.5, width: 10, height: 10 });
   const wall = createDepth({ kind: 'metricDepth', width: 10, height: 10, data: new Float32Array(100).fill(5) });
-  wall.data[0] = NaN; // pixel (0, 0) is unknown: no vote there
+  for (const i of [0, 1, 10, 11]) wall.data[i] = NaN; // pixels (0..1, 0..1) are unknown: no vote there
+  for (let v = 0; v < 10; v++) wall.data[v * 10 + 8] = wall.data[v * 10 + 9] = 1; // a near object in columns 8-9
   const view0 = setOf([[0, 0, 5]], [0.05]);
   // View 1 (no depth): on the wall, in front of it (floater), behind it, outside view 0's image, behind view 0,
-  // within tolerance in front, and in front of the unknown pixel.
-  const candidates = [[0.1, 0.1, 5], [0.1, 0.1, 2], [0.1, 0.1, 8], [40, 0, 2], [0, 0, -3], [0.1, 0.1, 4.8], [-1.125, -1.125, 2.5]];
+  // within tolerance in front, in front of the unknown pixels (lands at (0.3, 0.3)), and between the wall and the
+  // near object's silhouette (lands at u = 7.4: in front of column 7's wall, the nearest pixel, but behind column 8's object).
+  const candidates = [[0.1, 0.1, 5], [0.1, 0.1, 2], [0.1, 0.1, 8], [40, 0, 2], [0, 0, -3], [0.1, 0.1, 4.8], [-1.05, -1.05, 2.5], [0.58, 0, 2]];
   const view1 = setOf(candidates, candidates.map(() => 0.01));
   const camera1 = createCamera(k, fromRotationTranslation([1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, -10]));
   const depth1 = createDepth({ kind: 'metricDepth', width: 10, height: 10, data: new Float32Array(100).fill(NaN) });
@@ -68,13 +70,13 @@ test('floaters: Gaussians in front of another view\'s surface go, those behind i
     [{ gaussians: view0, camera: createCamera(k), depth: wall }, { gaussians: view1, camera: camera1, depth: depth1 }],
     { consistency: { relativeTolerance: 0.05 }, dedup: 'none' },
   );
-  assert.equal(merged.stats.afterConsistency, 7);
-  assert.deepEqual([...merged.sourceView], [0, 1, 1, 1, 1, 1, 1]);
-  assert.deepEqual([...merged.sourceIndex], [0, 0, 2, 3, 4, 5, 6]);
+  assert.equal(merged.stats.afterConsistency, 8);
+  assert.deepEqual([...merged.sourceView], [0, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual([...merged.sourceIndex], [0, 0, 2, 3, 4, 5, 6, 7]);
   // A 5 % tolerance is 0.25 at the wall: 4.8 is kept, with 0.01 it goes.
   const strict = mergeGaussianViews([{ gaussians: view0, camera: createCamera(k), depth: wall }, { gaussians: view1 }],
     { consistency: { relativeTolerance: 0.01 }, dedup: 'none' });
-  assert.deepEqual([...strict.sourceIndex], [0, 0, 2, 3, 4, 6]);
+  assert.deepEqual([...strict.sourceIndex], [0, 0, 2, 3, 4, 6, 7]);
 });
 
 test('floaters are tested against the nearest views by camera centre only, up to maxNeighbourViews', () => {
