@@ -10,6 +10,7 @@ export interface WasmKernel {
 
 export const WASM_KERNELS: readonly WasmKernel[] = [
   { wat: 'src/imaging/kernels/resize.wat', ts: 'src/imaging/kernels/resize-wasm.ts' },
+  { wat: 'src/io/kernels/depth-codes.wat', ts: 'src/io/kernels/depth-codes-wasm.ts' },
 ];
 
 /** WebAssembly text to binary with wabt (SIMD on), no names section, so the bytes depend on the source alone. */

@@ -14,6 +14,7 @@
  * Colour code = round(255 * t'), looked up in colormaps.ts (equal to OpenCV's applyColorMap LUTs).
  */
 import { encodePalettePng, encodePng, looksCompressible } from '../png.ts';
+import { depthCodeKernels } from '../kernels/depth-codes-kernels.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Depth } from '../../core/depth.ts';
 import { createImage, type Image } from '../../core/image.ts';
@@ -102,8 +103,18 @@ export function depthColorCodes(depth: Depth, options: DepthColorOptions = {}): 
     high = valid.length > 0 ? hi : null;
   }
 
-  const codes = new Uint8Array(width * height);
-  const invalidCount = low === null || high === null ? countInvalid(data) : colorCodesInto(data, codes, low, high - low, inverted);
+  let codes: Uint8Array;
+  let invalidCount: number;
+  const kernels = depthCodeKernels();
+  if (low === null || high === null) {
+    codes = new Uint8Array(width * height);
+    invalidCount = countInvalid(data);
+  } else if (kernels !== undefined) {
+    ({ codes, invalidCount } = kernels.colorCodes(data, low, high - low, inverted));
+  } else {
+    codes = new Uint8Array(width * height);
+    invalidCount = colorCodesInto(data, codes, low, high - low, inverted);
+  }
   return { width, height, codes, invalidCount, colormap, low, high, inverted };
 }
 
@@ -115,10 +126,11 @@ function countInvalid(data: Float32Array): number {
 }
 
 /**
- * The colormap code of each finite value into `codes` (left 0 where invalid); returns the invalid count. A kernel of
+ * The colormap code of each finite value into `codes` (left 0 where invalid); returns the invalid count: the TypeScript
+ * reference for the WebAssembly kernel (io/kernels), and its fallback. A kernel of
  * its own so V8 optimises the whole loop (see quantizeToUint16).
  */
-function colorCodesInto(data: Float32Array, codes: Uint8Array, low: number, span: number, inverted: boolean): number {
+export function colorCodesInto(data: Float32Array, codes: Uint8Array, low: number, span: number, inverted: boolean): number {
   let invalid = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;

@@ -10,6 +10,7 @@
  */
 import { decode as decodePng } from 'fast-png';
 import { encodeGrey16Png, encodePng, looksCompressible } from '../png.ts';
+import { depthCodeKernels } from '../kernels/depth-codes-kernels.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createDepth, type Depth, type DepthKind } from '../../core/depth.ts';
 import type { DepthOutputFormat } from './index.ts';
@@ -42,6 +43,13 @@ const FORMULA = 'value = minValue + (code - 1) / 65534 * (maxValue - minValue); 
  * runs on-stack-replaced code that deoptimises at the next, never-run statement, boxing every value).
  */
 export function quantizeToUint16(data: Float32Array): { codes: Uint16Array; min: number; max: number } {
+  const kernels = depthCodeKernels();
+  if (kernels !== undefined) return kernels.quantize(data, STEPS);
+  return quantizeToUint16Loops(data);
+}
+
+/** quantizeToUint16 in TypeScript (the reference for the WebAssembly kernels, and their fallback). */
+export function quantizeToUint16Loops(data: Float32Array): { codes: Uint16Array; min: number; max: number } {
   const range = new Float64Array(2);
   finiteRange(data, range);
   const min = range[0]!;
