@@ -1,0 +1,326 @@
+/**
+ * CPU reference rasterizer for 3D Gaussians, following 3D Gaussian Splatting's forward pass:
+ * project (./project.ts), cull, sort by depth, bin into 16x16 tiles, composite front to back per pixel:
+ *   alpha_i = min(0.99, opacity_i * exp(-0.5 d^T conic_i d)),  skipped when alpha_i < 1/255,
+ *   C += colour_i * alpha_i * T,  T *= 1 - alpha_i,
+ * and a pixel stops at the first Gaussian that would take T below 1e-4 (that Gaussian is not composited), as 3DGS.
+ * Colour is SH degree 0, i.e. the set's colours clamped to [0, 1]; the background is added with the final T.
+ *
+ * One deliberate difference from 3DGS: a Gaussian is evaluated only on its 3-sigma pixel box (see
+ * ProjectedGaussians), not on every pixel of the tiles that box touches, so the image does not depend on the tile
+ * size. Outside the box d^T conic d >= 9, so the dropped alphas are below opacity * exp(-4.5) ~ 0.011 opacity.
+ *
+ * Depth order: camera z rounded to float32, ties broken by Gaussian index. Everything is deterministic.
+ * `renderGaussiansNaive` is the slow oracle (per pixel, every Gaussian in depth order) for tests and benchmarks.
+ */
+import type { Camera } from '../core/camera.ts';
+import { InputError } from '../core/errors.ts';
+import { UNLABELED, type GaussianSet } from '../core/gaussians.ts';
+import { createImage, type Image } from '../core/image.ts';
+import { MIN_ALPHA, projectGaussians, type ProjectedGaussians, type ProjectOptions } from './project.ts';
+
+export const TILE_SIZE = 16;
+/** Largest alpha a single Gaussian may have at a pixel (3DGS). */
+export const MAX_ALPHA = 0.99;
+/** A pixel stops compositing when its transmittance would fall below this (3DGS). */
+export const MIN_TRANSMITTANCE = 1e-4;
+/** Default cap on Gaussian-tile pairs: 4 bytes each, so 1 GiB of tile lists. */
+export const DEFAULT_MAX_TILE_ENTRIES = 1 << 28;
+
+export interface RenderOptions extends ProjectOptions {
+  /** RGB in [0, 1] composited behind the splats with the final transmittance. Default black. */
+  readonly background?: readonly [number, number, number];
+  /** 3: RGB; 4: RGBA with alpha = 1 - final transmittance (RGB still includes the background). Default 3. */
+  readonly channels?: 3 | 4;
+  /** Refuse scenes needing more Gaussian-tile pairs than this (bounded memory). Default 2^28. */
+  readonly maxTileEntries?: number;
+}
+
+export interface RenderedGaussians {
+  readonly width: number;
+  readonly height: number;
+  /** Float32 colour in [0, 1] (sRGB as the set's colours are), RGB or RGBA (see RenderOptions.channels). */
+  readonly color: Image<Float32Array>;
+  /** Accumulated alpha per pixel: 1 - final transmittance. */
+  readonly alpha: Float32Array;
+  /**
+   * Accumulated depth per pixel, sum_i w_i z_i with w_i = alpha_i T_i and z the camera z: NOT normalised, so it is
+   * 0 where nothing was drawn. Divide by `alpha` (normalizeDepth) for the expected depth of the covered part.
+   */
+  readonly depth: Float32Array;
+  /** When the set has semantics: the label of the Gaussian with the largest weight w_i per pixel, or UNLABELED. */
+  readonly labels?: Uint16Array;
+  readonly stats: {
+    readonly gaussians: number;
+    readonly visible: number;
+    readonly tileEntries: number;
+    readonly culled: ProjectedGaussians['culled'];
+  };
+}
+
+interface Resolved {
+  readonly width: number;
+  readonly height: number;
+  readonly background: readonly [number, number, number];
+  readonly channels: 3 | 4;
+  readonly maxTileEntries: number;
+}
+
+function resolveOptions(camera: Camera, options: RenderOptions): Resolved {
+  const background = options.background ?? [0, 0, 0];
+  if (background.length !== 3 || !background.every((v) => Number.isFinite(v))) {
+    throw new InputError(`Render background (${background.join(',')}) must be three finite numbers (RGB in 0..1).`);
+  }
+  const channels = options.channels ?? 3;
+  if (channels !== 3 && channels !== 4) throw new InputError(`Render channels (${String(channels)}) must be 3 or 4.`);
+  const maxTileEntries = options.maxTileEntries ?? DEFAULT_MAX_TILE_ENTRIES;
+  return { width: camera.intrinsics.width, height: camera.intrinsics.height, background, channels, maxTileEntries };
+}
+
+/**
+ * Indices of `ids` sorted by ascending float32 `depth[id]`, ties keeping their order in `ids`: an LSD radix sort
+ * (3 passes of 11 bits) on the float bits, which order like unsigned integers for positive floats.
+ */
+export function sortByDepth(ids: Uint32Array, depth: Float32Array): Uint32Array {
+  const n = ids.length;
+  const keys = new Uint32Array(n);
+  const bits = new Uint32Array(depth.buffer, depth.byteOffset, depth.length);
+  for (let k = 0; k < n; k++) keys[k] = bits[ids[k]!]!;
+  let srcKeys = keys, srcIds = ids.slice();
+  let dstKeys = new Uint32Array(n), dstIds = new Uint32Array(n);
+  const counts = new Uint32Array(2048);
+  for (let shift = 0; shift < 32; shift += 11) {
+    counts.fill(0);
+    for (let k = 0; k < n; k++) counts[(srcKeys[k]! >>> shift) & 2047]!++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) { const c = counts[b]!; counts[b] = sum; sum += c; }
+    for (let k = 0; k < n; k++) {
+      const key = srcKeys[k]!;
+      const slot = counts[(key >>> shift) & 2047]!++;
+      dstKeys[slot] = key;
+      dstIds[slot] = srcIds[k]!;
+    }
+    [srcKeys, dstKeys] = [dstKeys, srcKeys];
+    [srcIds, dstIds] = [dstIds, srcIds];
+  }
+  return srcIds;
+}
+
+/** Per-tile lists of Gaussian ids, each in depth order: tile t holds entries[offsets[t] .. offsets[t+1]). */
+export interface TileLists {
+  readonly tilesX: number;
+  readonly tilesY: number;
+  readonly offsets: Uint32Array;
+  readonly entries: Uint32Array;
+}
+
+/** Bins depth-sorted ids into tiles by their pixel boxes: count, prefix sum, fill (so each list stays sorted). */
+export function binTiles(sorted: Uint32Array, projected: ProjectedGaussians, width: number, height: number, maxTileEntries: number): TileLists {
+  const tilesX = Math.ceil(width / TILE_SIZE), tilesY = Math.ceil(height / TILE_SIZE);
+  const { xMin, xMax, yMin, yMax } = projected;
+  const offsets = new Uint32Array(tilesX * tilesY + 1);
+  let total = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    const i = sorted[k]!;
+    const tx0 = (xMin[i]! / TILE_SIZE) | 0, tx1 = (xMax[i]! / TILE_SIZE) | 0;
+    const ty0 = (yMin[i]! / TILE_SIZE) | 0, ty1 = (yMax[i]! / TILE_SIZE) | 0;
+    total += (tx1 - tx0 + 1) * (ty1 - ty0 + 1);
+    for (let ty = ty0; ty <= ty1; ty++) {
+      for (let tx = tx0; tx <= tx1; tx++) offsets[ty * tilesX + tx + 1]!++;
+    }
+  }
+  if (total > maxTileEntries) {
+    throw new InputError(
+      `Rendering needs ${total} Gaussian-tile pairs, over the limit of ${maxTileEntries}: ` +
+      'too many or too large Gaussians for this view; render fewer Gaussians, a smaller image, or raise maxTileEntries.',
+    );
+  }
+  for (let t = 0; t < tilesX * tilesY; t++) offsets[t + 1]! += offsets[t]!;
+  const cursor = offsets.slice(0, tilesX * tilesY);
+  const entries = new Uint32Array(total);
+  for (let k = 0; k < sorted.length; k++) {
+    const i = sorted[k]!;
+    const tx0 = (xMin[i]! / TILE_SIZE) | 0, tx1 = (xMax[i]! / TILE_SIZE) | 0;
+    const ty0 = (yMin[i]! / TILE_SIZE) | 0, ty1 = (yMax[i]! / TILE_SIZE) | 0;
+    for (let ty = ty0; ty <= ty1; ty++) {
+      for (let tx = tx0; tx <= tx1; tx++) entries[cursor[ty * tilesX + tx]!++] = i;
+    }
+  }
+  return { tilesX, tilesY, offsets, entries };
+}
+
+/** Output buffers in the final layout, filled pixel by pixel. */
+interface Accumulators {
+  readonly color: Float32Array;
+  readonly alpha: Float32Array;
+  readonly depth: Float32Array;
+  readonly labels: Uint16Array | undefined;
+}
+
+function allocate(resolved: Resolved, withLabels: boolean): Accumulators {
+  const pixels = resolved.width * resolved.height;
+  return {
+    color: new Float32Array(pixels * resolved.channels),
+    alpha: new Float32Array(pixels),
+    depth: new Float32Array(pixels),
+    labels: withLabels ? new Uint16Array(pixels).fill(UNLABELED) : undefined,
+  };
+}
+
+function finish(set: GaussianSet, resolved: Resolved, out: Accumulators, projected: ProjectedGaussians, tileEntries: number): RenderedGaussians {
+  const color = createImage({ width: resolved.width, height: resolved.height, channels: resolved.channels, data: out.color, colorSpace: 'srgb' });
+  return {
+    width: resolved.width, height: resolved.height, color, alpha: out.alpha, depth: out.depth,
+    ...(out.labels !== undefined ? { labels: out.labels } : {}),
+    stats: { gaussians: set.count, visible: projected.visible.length, tileEntries, culled: projected.culled },
+  };
+}
+
+/**
+ * Renders a Gaussian set from `camera` (positions in the frame camera.worldFromCamera maps into): colour, alpha,
+ * accumulated depth and, when the set has semantics, a label image. Tile-based; see the module comment.
+ */
+export function renderGaussians(set: GaussianSet, camera: Camera, options: RenderOptions = {}): RenderedGaussians {
+  const resolved = resolveOptions(camera, options);
+  const { width, height, channels } = resolved;
+  const [bgR, bgG, bgB] = resolved.background;
+  const projected = projectGaussians(set, camera, options);
+  const sorted = sortByDepth(projected.visible, projected.depth);
+  const tiles = binTiles(sorted, projected, width, height, resolved.maxTileEntries);
+  const setLabels = set.semantics?.labels;
+  const out = allocate(resolved, setLabels !== undefined);
+  const { meanX, meanY, depth, conicA, conicB, conicC, xMin, xMax, yMin, yMax, colors, opacities } = projected;
+  const { offsets, entries, tilesX, tilesY } = tiles;
+
+  // Tile-local pixel state, index (y - tileY0) * TILE_SIZE + (x - tileX0); reused across tiles.
+  const tilePixels = TILE_SIZE * TILE_SIZE;
+  const transmittance = new Float64Array(tilePixels);
+  const accR = new Float64Array(tilePixels), accG = new Float64Array(tilePixels), accB = new Float64Array(tilePixels);
+  const accDepth = new Float64Array(tilePixels);
+  const bestWeight = new Float64Array(tilePixels);
+  const bestLabel = new Uint16Array(tilePixels);
+  const done = new Uint8Array(tilePixels);
+  const logMinAlpha = Math.log(MIN_ALPHA);
+
+  for (let ty = 0; ty < tilesY; ty++) {
+    const y0 = ty * TILE_SIZE, y1 = Math.min(height, y0 + TILE_SIZE) - 1;
+    for (let tx = 0; tx < tilesX; tx++) {
+      const x0 = tx * TILE_SIZE, x1 = Math.min(width, x0 + TILE_SIZE) - 1;
+      transmittance.fill(1);
+      accR.fill(0); accG.fill(0); accB.fill(0); accDepth.fill(0);
+      bestWeight.fill(0); bestLabel.fill(UNLABELED); done.fill(0);
+      let pixelsLeft = (x1 - x0 + 1) * (y1 - y0 + 1);
+      const tile = ty * tilesX + tx;
+      const end = offsets[tile + 1]!;
+      // Gaussian-major within the tile: each splat visits only its box, in depth order, which keeps every pixel's
+      // front-to-back order while touching far fewer pixels than a per-pixel loop over the tile's list.
+      for (let e = offsets[tile]!; e < end && pixelsLeft > 0; e++) {
+        const i = entries[e]!;
+        const gx0 = Math.max(x0, xMin[i]!), gx1 = Math.min(x1, xMax[i]!);
+        const gy0 = Math.max(y0, yMin[i]!), gy1 = Math.min(y1, yMax[i]!);
+        const mx = meanX[i]!, my = meanY[i]!;
+        const ca = conicA[i]!, cb = conicB[i]!, cc = conicC[i]!;
+        const opacity = opacities[i]!;
+        // power below this means opacity * exp(power) < 1/255 for sure (margin keeps the exact test authoritative).
+        const powerCut = logMinAlpha - Math.log(opacity) - 1e-9;
+        const cr = colors[3 * i]!, cg = colors[3 * i + 1]!, cbl = colors[3 * i + 2]!;
+        const z = depth[i]!;
+        const label = setLabels !== undefined ? setLabels[i]! : UNLABELED;
+        for (let y = gy0; y <= gy1; y++) {
+          const dy = my - y;
+          // Same expression and evaluation order as the oracle, so threshold decisions agree bit for bit.
+          const dyTerm = cc * dy * dy;
+          const row = (y - y0) * TILE_SIZE - x0;
+          for (let x = gx0; x <= gx1; x++) {
+            const p = row + x;
+            if (done[p] !== 0) continue;
+            const dx = mx - x;
+            const power = -0.5 * (ca * dx * dx + dyTerm) - cb * dx * dy;
+            if (power > 0 || power < powerCut) continue;
+            let alpha = opacity * Math.exp(power);
+            if (alpha > MAX_ALPHA) alpha = MAX_ALPHA;
+            if (alpha < MIN_ALPHA) continue;
+            const t = transmittance[p]!;
+            const next = t * (1 - alpha);
+            if (next < MIN_TRANSMITTANCE) { done[p] = 1; pixelsLeft--; continue; }
+            const w = alpha * t;
+            accR[p] = accR[p]! + w * cr; accG[p] = accG[p]! + w * cg; accB[p] = accB[p]! + w * cbl;
+            accDepth[p] = accDepth[p]! + w * z;
+            if (w > bestWeight[p]!) { bestWeight[p] = w; bestLabel[p] = label; }
+            transmittance[p] = next;
+          }
+        }
+      }
+      for (let y = y0; y <= y1; y++) {
+        for (let x = x0; x <= x1; x++) {
+          const p = (y - y0) * TILE_SIZE + (x - x0);
+          const o = y * width + x;
+          const t = transmittance[p]!;
+          const c = o * channels;
+          out.color[c] = accR[p]! + t * bgR;
+          out.color[c + 1] = accG[p]! + t * bgG;
+          out.color[c + 2] = accB[p]! + t * bgB;
+          if (channels === 4) out.color[c + 3] = 1 - t;
+          out.alpha[o] = 1 - t;
+          out.depth[o] = accDepth[p]!;
+          if (out.labels !== undefined) out.labels[o] = bestLabel[p]!;
+        }
+      }
+    }
+  }
+  return finish(set, resolved, out, projected, entries.length);
+}
+
+/**
+ * The slow oracle: for every pixel, every visible Gaussian in depth order (a comparison sort, independent of the
+ * radix sort and the tiles), with the same per-pixel rule. O(pixels x Gaussians); tests and benchmarks only.
+ */
+export function renderGaussiansNaive(set: GaussianSet, camera: Camera, options: RenderOptions = {}): RenderedGaussians {
+  const resolved = resolveOptions(camera, options);
+  const { width, height, channels, background } = resolved;
+  const projected = projectGaussians(set, camera, options);
+  const { meanX, meanY, depth, conicA, conicB, conicC, xMin, xMax, yMin, yMax, colors, opacities } = projected;
+  const order = Array.from(projected.visible).sort((a, b) => depth[a]! - depth[b]! || a - b);
+  const setLabels = set.semantics?.labels;
+  const out = allocate(resolved, setLabels !== undefined);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let t = 1, r = 0, g = 0, b = 0, d = 0, bestW = 0, bestLabel = UNLABELED;
+      for (const i of order) {
+        if (x < xMin[i]! || x > xMax[i]! || y < yMin[i]! || y > yMax[i]!) continue;
+        const dx = meanX[i]! - x, dy = meanY[i]! - y;
+        const power = -0.5 * (conicA[i]! * dx * dx + conicC[i]! * dy * dy) - conicB[i]! * dx * dy;
+        if (power > 0) continue;
+        const alpha = Math.min(MAX_ALPHA, opacities[i]! * Math.exp(power));
+        if (alpha < MIN_ALPHA) continue;
+        const next = t * (1 - alpha);
+        if (next < MIN_TRANSMITTANCE) break;
+        const w = alpha * t;
+        r += w * colors[3 * i]!; g += w * colors[3 * i + 1]!; b += w * colors[3 * i + 2]!;
+        d += w * depth[i]!;
+        if (w > bestW) { bestW = w; bestLabel = setLabels !== undefined ? setLabels[i]! : UNLABELED; }
+        t = next;
+      }
+      const o = y * width + x;
+      const c = o * channels;
+      out.color[c] = r + t * background[0];
+      out.color[c + 1] = g + t * background[1];
+      out.color[c + 2] = b + t * background[2];
+      if (channels === 4) out.color[c + 3] = 1 - t;
+      out.alpha[o] = 1 - t;
+      out.depth[o] = d;
+      if (out.labels !== undefined) out.labels[o] = bestLabel;
+    }
+  }
+  return finish(set, resolved, out, projected, 0);
+}
+
+/** Expected depth of the covered part of each pixel, depth / alpha; NaN where alpha < minAlpha (default 0.5). */
+export function normalizeDepth(rendered: RenderedGaussians, minAlpha = 0.5): Float32Array {
+  const out = new Float32Array(rendered.depth.length);
+  for (let p = 0; p < out.length; p++) {
+    const a = rendered.alpha[p]!;
+    out[p] = a >= minAlpha && a > 0 ? rendered.depth[p]! / a : NaN;
+  }
+  return out;
+}
