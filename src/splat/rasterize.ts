@@ -106,7 +106,7 @@ export function sortByDepth(ids: Uint32Array, depth: Float32Array): Uint32Array 
   return srcIds;
 }
 
-/** Per-tile lists of Gaussian ids, each in depth order: tile t holds entries[offsets[t] .. offsets[t+1]). */
+/** Per-tile lists of depth ranks (see PackedSplats), ascending: tile t holds entries[offsets[t] .. offsets[t+1]). */
 export interface TileLists {
   readonly tilesX: number;
   readonly tilesY: number;
@@ -114,16 +114,54 @@ export interface TileLists {
   readonly entries: Uint32Array;
 }
 
-/** Bins depth-sorted ids into tiles by their pixel boxes: count, prefix sum, fill (so each list stays sorted). */
-export function binTiles(sorted: Uint32Array, projected: ProjectedGaussians, width: number, height: number, maxTileEntries: number): TileLists {
+/** Values per splat in PackedSplats.params, in this order. */
+const P_MEAN_X = 0, P_MEAN_Y = 1, P_CONIC_A = 2, P_CONIC_B = 3, P_CONIC_C = 4, P_OPACITY = 5, P_POWER_CUT = 6;
+const P_RED = 7, P_GREEN = 8, P_BLUE = 9, P_DEPTH = 10, P_LABEL = 11;
+export const PACKED_STRIDE = 12;
+
+/**
+ * The visible Gaussians gathered in depth order (rank r = position in the sorted list), interleaved so that
+ * rasterising a tile reads memory almost sequentially instead of a dozen arrays at random Gaussian indices.
+ * `boxes` holds xMin, xMax, yMin, yMax per rank; `params` PACKED_STRIDE numbers per rank.
+ */
+export interface PackedSplats {
+  readonly count: number;
+  readonly boxes: Int32Array;
+  readonly params: Float64Array;
+}
+
+export function packSplats(sorted: Uint32Array, projected: ProjectedGaussians, labels: Uint16Array | undefined): PackedSplats {
+  const n = sorted.length;
+  const boxes = new Int32Array(n * 4);
+  const params = new Float64Array(n * PACKED_STRIDE);
+  const { meanX, meanY, conicA, conicB, conicC, opacities, colors, depth, xMin, xMax, yMin, yMax } = projected;
+  const logMinAlpha = Math.log(MIN_ALPHA), unlabeled = UNLABELED;
+  for (let r = 0; r < n; r++) {
+    const i = sorted[r]!;
+    boxes[4 * r] = xMin[i]!; boxes[4 * r + 1] = xMax[i]!; boxes[4 * r + 2] = yMin[i]!; boxes[4 * r + 3] = yMax[i]!;
+    const o = r * PACKED_STRIDE;
+    const opacity = opacities[i]!;
+    params[o + P_MEAN_X] = meanX[i]!; params[o + P_MEAN_Y] = meanY[i]!;
+    params[o + P_CONIC_A] = conicA[i]!; params[o + P_CONIC_B] = conicB[i]!; params[o + P_CONIC_C] = conicC[i]!;
+    params[o + P_OPACITY] = opacity;
+    // A power below this gives opacity * exp(power) < 1/255 for sure; the margin leaves the exact test in charge.
+    params[o + P_POWER_CUT] = logMinAlpha - Math.log(opacity) - 1e-6;
+    params[o + P_RED] = colors[3 * i]!; params[o + P_GREEN] = colors[3 * i + 1]!; params[o + P_BLUE] = colors[3 * i + 2]!;
+    params[o + P_DEPTH] = depth[i]!;
+    params[o + P_LABEL] = labels !== undefined ? labels[i]! : unlabeled;
+  }
+  return { count: n, boxes, params };
+}
+
+/** Bins ranks into tiles by their pixel boxes: count, prefix sum, fill (so each list stays in depth order). */
+export function binTiles(boxes: Int32Array, width: number, height: number, maxTileEntries: number): TileLists {
+  const n = boxes.length >> 2;
   const tilesX = Math.ceil(width / TILE_SIZE), tilesY = Math.ceil(height / TILE_SIZE);
-  const { xMin, xMax, yMin, yMax } = projected;
   const offsets = new Uint32Array(tilesX * tilesY + 1);
   let total = 0;
-  for (let k = 0; k < sorted.length; k++) {
-    const i = sorted[k]!;
-    const tx0 = (xMin[i]! / TILE_SIZE) | 0, tx1 = (xMax[i]! / TILE_SIZE) | 0;
-    const ty0 = (yMin[i]! / TILE_SIZE) | 0, ty1 = (yMax[i]! / TILE_SIZE) | 0;
+  for (let r = 0; r < n; r++) {
+    const tx0 = (boxes[4 * r]! / TILE_SIZE) | 0, tx1 = (boxes[4 * r + 1]! / TILE_SIZE) | 0;
+    const ty0 = (boxes[4 * r + 2]! / TILE_SIZE) | 0, ty1 = (boxes[4 * r + 3]! / TILE_SIZE) | 0;
     total += (tx1 - tx0 + 1) * (ty1 - ty0 + 1);
     for (let ty = ty0; ty <= ty1; ty++) {
       for (let tx = tx0; tx <= tx1; tx++) offsets[ty * tilesX + tx + 1]!++;
@@ -138,12 +176,11 @@ export function binTiles(sorted: Uint32Array, projected: ProjectedGaussians, wid
   for (let t = 0; t < tilesX * tilesY; t++) offsets[t + 1]! += offsets[t]!;
   const cursor = offsets.slice(0, tilesX * tilesY);
   const entries = new Uint32Array(total);
-  for (let k = 0; k < sorted.length; k++) {
-    const i = sorted[k]!;
-    const tx0 = (xMin[i]! / TILE_SIZE) | 0, tx1 = (xMax[i]! / TILE_SIZE) | 0;
-    const ty0 = (yMin[i]! / TILE_SIZE) | 0, ty1 = (yMax[i]! / TILE_SIZE) | 0;
+  for (let r = 0; r < n; r++) {
+    const tx0 = (boxes[4 * r]! / TILE_SIZE) | 0, tx1 = (boxes[4 * r + 1]! / TILE_SIZE) | 0;
+    const ty0 = (boxes[4 * r + 2]! / TILE_SIZE) | 0, ty1 = (boxes[4 * r + 3]! / TILE_SIZE) | 0;
     for (let ty = ty0; ty <= ty1; ty++) {
-      for (let tx = tx0; tx <= tx1; tx++) entries[cursor[ty * tilesX + tx]!++] = i;
+      for (let tx = tx0; tx <= tx1; tx++) entries[cursor[ty * tilesX + tx]!++] = r;
     }
   }
   return { tilesX, tilesY, offsets, entries };
@@ -176,6 +213,112 @@ function finish(set: GaussianSet, resolved: Resolved, out: Accumulators, project
   };
 }
 
+/** Per-pixel state of one tile, index (y - tileY0) * TILE_SIZE + (x - tileX0); reused across tiles. */
+interface TileScratch {
+  readonly transmittance: Float64Array;
+  readonly accR: Float64Array;
+  readonly accG: Float64Array;
+  readonly accB: Float64Array;
+  readonly accDepth: Float64Array;
+  readonly bestWeight: Float64Array;
+  readonly bestLabel: Uint16Array;
+  readonly done: Uint8Array;
+}
+
+function createTileScratch(): TileScratch {
+  const n = TILE_SIZE * TILE_SIZE;
+  return {
+    transmittance: new Float64Array(n), accR: new Float64Array(n), accG: new Float64Array(n), accB: new Float64Array(n),
+    accDepth: new Float64Array(n), bestWeight: new Float64Array(n), bestLabel: new Uint16Array(n), done: new Uint8Array(n),
+  };
+}
+
+// Locals, not imported bindings: under tsx (CommonJS interop) every read of an imported constant is a getter call.
+const minAlpha = MIN_ALPHA, unlabeled = UNLABELED;
+
+/**
+ * Composites the tile's splats (ranks entries[begin..end), ascending = front to back) into the scratch state.
+ * Splat-major: each splat visits only its box within the tile, in depth order, which keeps every pixel's
+ * front-to-back order while touching far fewer pixels than a per-pixel loop over the tile's list. A separate
+ * function (called per tile) so V8 optimises it as a whole rather than through on-stack replacement.
+ */
+function compositeTile(
+  scratch: TileScratch, boxes: Int32Array, params: Float64Array, entries: Uint32Array, begin: number, end: number,
+  x0: number, x1: number, y0: number, y1: number,
+): void {
+  const { transmittance, accR, accG, accB, accDepth, bestWeight, bestLabel, done } = scratch;
+  transmittance.fill(1);
+  accR.fill(0); accG.fill(0); accB.fill(0); accDepth.fill(0);
+  bestWeight.fill(0); bestLabel.fill(unlabeled); done.fill(0);
+  let pixelsLeft = (x1 - x0 + 1) * (y1 - y0 + 1);
+  for (let e = begin; e < end && pixelsLeft > 0; e++) {
+    const r = entries[e]!;
+    const gx0 = Math.max(x0, boxes[4 * r]!), gx1 = Math.min(x1, boxes[4 * r + 1]!);
+    const gy0 = Math.max(y0, boxes[4 * r + 2]!), gy1 = Math.min(y1, boxes[4 * r + 3]!);
+    const o = r * PACKED_STRIDE;
+    const mx = params[o + P_MEAN_X]!, my = params[o + P_MEAN_Y]!;
+    const ca = params[o + P_CONIC_A]!, cb = params[o + P_CONIC_B]!, cc = params[o + P_CONIC_C]!;
+    const opacity = params[o + P_OPACITY]!, powerCut = params[o + P_POWER_CUT]!;
+    const cr = params[o + P_RED]!, cg = params[o + P_GREEN]!, cbl = params[o + P_BLUE]!;
+    const z = params[o + P_DEPTH]!;
+    const label = params[o + P_LABEL]!;
+    for (let y = gy0; y <= gy1; y++) {
+      const dy = my - y;
+      // Same expression and evaluation order as the oracle, so threshold decisions agree bit for bit.
+      const dyTerm = cc * dy * dy;
+      // The row's x-interval inside the ellipse power >= powerCut (roots of ca dx^2 + 2 cb dy dx + dyTerm
+      // + 2 powerCut = 0, dx = mx - x), widened by 1e-6 px: pixels outside it cannot reach alpha 1/255.
+      const disc = cb * dy * cb * dy - ca * (dyTerm + 2 * powerCut);
+      if (disc < 0) continue;
+      const half = Math.sqrt(disc) / ca, centre = mx + cb * dy / ca;
+      const rx0 = Math.max(gx0, Math.ceil(centre - half - 1e-6)), rx1 = Math.min(gx1, Math.floor(centre + half + 1e-6));
+      const row = (y - y0) * TILE_SIZE - x0;
+      for (let x = rx0; x <= rx1; x++) {
+        const p = row + x;
+        if (done[p] !== 0) continue;
+        const dx = mx - x;
+        const power = -0.5 * (ca * dx * dx + dyTerm) - cb * dx * dy;
+        if (power > 0) continue;
+        let alpha = opacity * Math.exp(power);
+        if (alpha > MAX_ALPHA) alpha = MAX_ALPHA;
+        if (alpha < minAlpha) continue;
+        const t = transmittance[p]!;
+        const next = t * (1 - alpha);
+        if (next < MIN_TRANSMITTANCE) { done[p] = 1; pixelsLeft--; continue; }
+        const w = alpha * t;
+        accR[p] = accR[p]! + w * cr; accG[p] = accG[p]! + w * cg; accB[p] = accB[p]! + w * cbl;
+        accDepth[p] = accDepth[p]! + w * z;
+        if (w > bestWeight[p]!) { bestWeight[p] = w; bestLabel[p] = label; }
+        transmittance[p] = next;
+      }
+    }
+  }
+}
+
+/** Copies a composited tile into the output images, adding the background with the final transmittance. */
+function writeTile(
+  scratch: TileScratch, out: Accumulators, width: number, channels: number, bgR: number, bgG: number, bgB: number,
+  x0: number, x1: number, y0: number, y1: number,
+): void {
+  const { transmittance, accR, accG, accB, accDepth, bestLabel } = scratch;
+  const { color, alpha, depth, labels } = out;
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const p = (y - y0) * TILE_SIZE + (x - x0);
+      const o = y * width + x;
+      const t = transmittance[p]!;
+      const c = o * channels;
+      color[c] = accR[p]! + t * bgR;
+      color[c + 1] = accG[p]! + t * bgG;
+      color[c + 2] = accB[p]! + t * bgB;
+      if (channels === 4) color[c + 3] = 1 - t;
+      alpha[o] = 1 - t;
+      depth[o] = accDepth[p]!;
+      if (labels !== undefined) labels[o] = bestLabel[p]!;
+    }
+  }
+}
+
 /**
  * Renders a Gaussian set from `camera` (positions in the frame camera.worldFromCamera maps into): colour, alpha,
  * accumulated depth and, when the set has semantics, a label image. Tile-based; see the module comment.
@@ -186,86 +329,20 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Rende
   const [bgR, bgG, bgB] = resolved.background;
   const projected = projectGaussians(set, camera, options);
   const sorted = sortByDepth(projected.visible, projected.depth);
-  const tiles = binTiles(sorted, projected, width, height, resolved.maxTileEntries);
   const setLabels = set.semantics?.labels;
+  const { boxes, params } = packSplats(sorted, projected, setLabels);
+  const tiles = binTiles(boxes, width, height, resolved.maxTileEntries);
   const out = allocate(resolved, setLabels !== undefined);
-  const { meanX, meanY, depth, conicA, conicB, conicC, xMin, xMax, yMin, yMax, colors, opacities } = projected;
   const { offsets, entries, tilesX, tilesY } = tiles;
 
-  // Tile-local pixel state, index (y - tileY0) * TILE_SIZE + (x - tileX0); reused across tiles.
-  const tilePixels = TILE_SIZE * TILE_SIZE;
-  const transmittance = new Float64Array(tilePixels);
-  const accR = new Float64Array(tilePixels), accG = new Float64Array(tilePixels), accB = new Float64Array(tilePixels);
-  const accDepth = new Float64Array(tilePixels);
-  const bestWeight = new Float64Array(tilePixels);
-  const bestLabel = new Uint16Array(tilePixels);
-  const done = new Uint8Array(tilePixels);
-  const logMinAlpha = Math.log(MIN_ALPHA);
-
+  const scratch = createTileScratch();
   for (let ty = 0; ty < tilesY; ty++) {
     const y0 = ty * TILE_SIZE, y1 = Math.min(height, y0 + TILE_SIZE) - 1;
     for (let tx = 0; tx < tilesX; tx++) {
       const x0 = tx * TILE_SIZE, x1 = Math.min(width, x0 + TILE_SIZE) - 1;
-      transmittance.fill(1);
-      accR.fill(0); accG.fill(0); accB.fill(0); accDepth.fill(0);
-      bestWeight.fill(0); bestLabel.fill(UNLABELED); done.fill(0);
-      let pixelsLeft = (x1 - x0 + 1) * (y1 - y0 + 1);
       const tile = ty * tilesX + tx;
-      const end = offsets[tile + 1]!;
-      // Gaussian-major within the tile: each splat visits only its box, in depth order, which keeps every pixel's
-      // front-to-back order while touching far fewer pixels than a per-pixel loop over the tile's list.
-      for (let e = offsets[tile]!; e < end && pixelsLeft > 0; e++) {
-        const i = entries[e]!;
-        const gx0 = Math.max(x0, xMin[i]!), gx1 = Math.min(x1, xMax[i]!);
-        const gy0 = Math.max(y0, yMin[i]!), gy1 = Math.min(y1, yMax[i]!);
-        const mx = meanX[i]!, my = meanY[i]!;
-        const ca = conicA[i]!, cb = conicB[i]!, cc = conicC[i]!;
-        const opacity = opacities[i]!;
-        // power below this means opacity * exp(power) < 1/255 for sure (margin keeps the exact test authoritative).
-        const powerCut = logMinAlpha - Math.log(opacity) - 1e-9;
-        const cr = colors[3 * i]!, cg = colors[3 * i + 1]!, cbl = colors[3 * i + 2]!;
-        const z = depth[i]!;
-        const label = setLabels !== undefined ? setLabels[i]! : UNLABELED;
-        for (let y = gy0; y <= gy1; y++) {
-          const dy = my - y;
-          // Same expression and evaluation order as the oracle, so threshold decisions agree bit for bit.
-          const dyTerm = cc * dy * dy;
-          const row = (y - y0) * TILE_SIZE - x0;
-          for (let x = gx0; x <= gx1; x++) {
-            const p = row + x;
-            if (done[p] !== 0) continue;
-            const dx = mx - x;
-            const power = -0.5 * (ca * dx * dx + dyTerm) - cb * dx * dy;
-            if (power > 0 || power < powerCut) continue;
-            let alpha = opacity * Math.exp(power);
-            if (alpha > MAX_ALPHA) alpha = MAX_ALPHA;
-            if (alpha < MIN_ALPHA) continue;
-            const t = transmittance[p]!;
-            const next = t * (1 - alpha);
-            if (next < MIN_TRANSMITTANCE) { done[p] = 1; pixelsLeft--; continue; }
-            const w = alpha * t;
-            accR[p] = accR[p]! + w * cr; accG[p] = accG[p]! + w * cg; accB[p] = accB[p]! + w * cbl;
-            accDepth[p] = accDepth[p]! + w * z;
-            if (w > bestWeight[p]!) { bestWeight[p] = w; bestLabel[p] = label; }
-            transmittance[p] = next;
-          }
-        }
-      }
-      for (let y = y0; y <= y1; y++) {
-        for (let x = x0; x <= x1; x++) {
-          const p = (y - y0) * TILE_SIZE + (x - x0);
-          const o = y * width + x;
-          const t = transmittance[p]!;
-          const c = o * channels;
-          out.color[c] = accR[p]! + t * bgR;
-          out.color[c + 1] = accG[p]! + t * bgG;
-          out.color[c + 2] = accB[p]! + t * bgB;
-          if (channels === 4) out.color[c + 3] = 1 - t;
-          out.alpha[o] = 1 - t;
-          out.depth[o] = accDepth[p]!;
-          if (out.labels !== undefined) out.labels[o] = bestLabel[p]!;
-        }
-      }
+      compositeTile(scratch, boxes, params, entries, offsets[tile]!, offsets[tile + 1]!, x0, x1, y0, y1);
+      writeTile(scratch, out, width, channels, bgR, bgG, bgB, x0, x1, y0, y1);
     }
   }
   return finish(set, resolved, out, projected, entries.length);
@@ -283,22 +360,23 @@ export function renderGaussiansNaive(set: GaussianSet, camera: Camera, options: 
   const order = Array.from(projected.visible).sort((a, b) => depth[a]! - depth[b]! || a - b);
   const setLabels = set.semantics?.labels;
   const out = allocate(resolved, setLabels !== undefined);
+  const minAlpha = MIN_ALPHA, maxAlpha = MAX_ALPHA, minTransmittance = MIN_TRANSMITTANCE, unlabeled = UNLABELED;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      let t = 1, r = 0, g = 0, b = 0, d = 0, bestW = 0, bestLabel = UNLABELED;
+      let t = 1, r = 0, g = 0, b = 0, d = 0, bestW = 0, bestLabel = unlabeled;
       for (const i of order) {
         if (x < xMin[i]! || x > xMax[i]! || y < yMin[i]! || y > yMax[i]!) continue;
         const dx = meanX[i]! - x, dy = meanY[i]! - y;
         const power = -0.5 * (conicA[i]! * dx * dx + conicC[i]! * dy * dy) - conicB[i]! * dx * dy;
         if (power > 0) continue;
-        const alpha = Math.min(MAX_ALPHA, opacities[i]! * Math.exp(power));
-        if (alpha < MIN_ALPHA) continue;
+        const alpha = Math.min(maxAlpha, opacities[i]! * Math.exp(power));
+        if (alpha < minAlpha) continue;
         const next = t * (1 - alpha);
-        if (next < MIN_TRANSMITTANCE) break;
+        if (next < minTransmittance) break;
         const w = alpha * t;
         r += w * colors[3 * i]!; g += w * colors[3 * i + 1]!; b += w * colors[3 * i + 2]!;
         d += w * depth[i]!;
-        if (w > bestW) { bestW = w; bestLabel = setLabels !== undefined ? setLabels[i]! : UNLABELED; }
+        if (w > bestW) { bestW = w; bestLabel = setLabels !== undefined ? setLabels[i]! : unlabeled; }
         t = next;
       }
       const o = y * width + x;
