@@ -129,8 +129,8 @@ const full = benchFast(big, bigCamera, runs);
 
 // Stage split on the same scene.
 const projection = time(runs, () => projectGaussians(big, bigCamera));
-const sort = time(runs, () => sortByDepth(projection.result.visible, projection.result.depth));
-const packing = time(runs, () => packSplats(sort.result, projection.result, undefined));
+const sort = time(runs, () => sortByDepth(projection.result.depth));
+const packing = time(runs, () => packSplats(sort.result, projection.result));
 const binning = time(runs, () => binTiles(packing.result.boxes, 1280, 720, DEFAULT_MAX_TILE_ENTRIES));
 const stages = {
   projectMs: projection.medianMs, sortMs: sort.medianMs, packMs: packing.medianMs, binMs: binning.medianMs,

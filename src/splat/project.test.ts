@@ -8,7 +8,11 @@ import { mul3, rotationFromAxisAngle, transpose3 } from '../geometry/mat3.ts';
 import { createRng } from '../geometry/random.ts';
 import {
   covarianceFromScaleRotation, frustumLimits, LOW_PASS_PX2, projectCovariance, projectGaussians, radiusFromCovariance2d, rotateCovariance,
+  SPLAT, SPLAT_STRIDE, type ProjectedGaussians,
 } from './project.ts';
+
+/** A field of slot k's record. */
+const field = (projected: ProjectedGaussians, k: number, name: keyof typeof SPLAT): number => projected.splats[k * SPLAT_STRIDE + SPLAT[name]]!;
 
 const intrinsics = createIntrinsics({ fxPx: 50, fyPx: 60, cxPx: 31.5, cyPx: 23.5, width: 64, height: 48 });
 
@@ -103,17 +107,18 @@ test('projectGaussians: an isotropic Gaussian on the axis gets sigma = f s / z p
   const s = 0.0625, z = 2; // exact in float32
   const set = gaussians([{ p: [0, 0, z], s: [s, s, s], c: [0.2, 1.7, -0.4], o: 0.8 }]);
   const projected = projectGaussians(set, createCamera(intrinsics));
-  assert.deepEqual(Array.from(projected.visible), [0]);
-  near(projected.meanX[0]!, 31.5, 1e-12); near(projected.meanY[0]!, 23.5, 1e-12);
+  assert.deepEqual(Array.from(projected.ids), [0]);
+  near(field(projected, 0, 'meanX'), 31.5, 1e-12); near(field(projected, 0, 'meanY'), 23.5, 1e-12);
   const varX = (50 * s / z) ** 2 + LOW_PASS_PX2, varY = (60 * s / z) ** 2 + LOW_PASS_PX2;
-  near(projected.conicA[0]!, 1 / varX, 1e-9, 'conic a');
-  near(projected.conicB[0]!, 0, 1e-12, 'conic b');
-  near(projected.conicC[0]!, 1 / varY, 1e-9, 'conic c');
+  near(field(projected, 0, 'conicA'), 1 / varX, 1e-9, 'conic a');
+  near(field(projected, 0, 'conicB'), 0, 1e-12, 'conic b');
+  near(field(projected, 0, 'conicC'), 1 / varY, 1e-9, 'conic c');
   near(projected.depth[0]!, z, 1e-7);
+  assert.equal(field(projected, 0, 'label'), 0xffff);
   // 3DGS radius: ceil(3 sqrt(lambda_max)), lambda_max = mid + sqrt(max(0.1, mid^2 - det)).
   const mid = (varX + varY) / 2;
-  assert.equal(projected.radius[0], Math.ceil(3 * Math.sqrt(mid + Math.sqrt(Math.max(0.1, ((varX - varY) / 2) ** 2)))));
-  assert.deepEqual(Array.from(projected.colors), [Math.fround(0.2), 1, 0]);
+  assert.equal(field(projected, 0, 'radius'), Math.ceil(3 * Math.sqrt(mid + Math.sqrt(Math.max(0.1, ((varX - varY) / 2) ** 2)))));
+  assert.deepEqual([field(projected, 0, 'red'), field(projected, 0, 'green'), field(projected, 0, 'blue')], [Math.fround(0.2), 1, 0]);
 });
 
 test('projectGaussians uses the camera pose: a point placed on a moved camera\'s ray lands on the chosen pixel', () => {
@@ -124,7 +129,7 @@ test('projectGaussians uses the camera pose: a point placed on a moved camera\'s
   const pc = [(10 - 31.5) / 50 * 3, (40 - 23.5) / 60 * 3, 3];
   const pw = [0, 1, 2].map((k) => r[k * 3]! * pc[0]! + r[k * 3 + 1]! * pc[1]! + r[k * 3 + 2]! * pc[2]! + eye[k]!);
   const projected = projectGaussians(gaussians([{ p: pw, s: [0.01, 0.01, 0.01] }]), createCamera(intrinsics, worldFromCamera));
-  near(projected.meanX[0]!, 10, 1e-5); near(projected.meanY[0]!, 40, 1e-5); near(projected.depth[0]!, 3, 1e-6);
+  near(field(projected, 0, 'meanX'), 10, 1e-5); near(field(projected, 0, 'meanY'), 40, 1e-5); near(projected.depth[0]!, 3, 1e-6);
 });
 
 test('projectGaussians culls near/behind, off-image, degenerate and transparent Gaussians, and keeps a big off-image one that reaches in', () => {
@@ -138,11 +143,11 @@ test('projectGaussians culls near/behind, off-image, degenerate and transparent 
     { p: [0, 0, 2], s: [0.1, 0.1, 0.1], o: 0.003 },    // 6: below 1/255 opacity
   ]);
   const projected = projectGaussians(set, createCamera(intrinsics, identity4()));
-  assert.deepEqual(Array.from(projected.visible), [2, 4]);
+  assert.deepEqual(Array.from(projected.ids), [2, 4]);
   assert.deepEqual(projected.culled, { near: 2, outside: 1, degenerate: 1, transparent: 1 });
-  assert.equal(projected.xMax[4], 63);
+  assert.equal(projected.boxes[4 * 1 + 1], 63); // slot 1 is Gaussian 4: its box is clipped at the right edge
   const nearer = projectGaussians(set, createCamera(intrinsics), { near: 0.001 });
-  assert.deepEqual(Array.from(nearer.visible), [0, 2, 4]);
+  assert.deepEqual(Array.from(nearer.ids), [0, 2, 4]);
 });
 
 test('radiusFromCovariance2d: elongated covariance uses the largest eigenvalue', () => {

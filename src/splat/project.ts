@@ -12,7 +12,7 @@
  * Pixels follow the core convention: pixel (u, v) has its centre at integer (u, v), mean at u = fx x/z + cx.
  */
 import type { Camera, Intrinsics } from '../core/camera.ts';
-import type { GaussianSet } from '../core/gaussians.ts';
+import { UNLABELED, type GaussianSet } from '../core/gaussians.ts';
 import { InputError } from '../core/errors.ts';
 import { invertRigid, type Mat4 } from '../core/mat4.ts';
 
@@ -130,34 +130,43 @@ export interface ProjectOptions {
   readonly near?: number;
 }
 
+/** Layout of one record of ProjectedGaussians.splats: offsets within a record of SPLAT_STRIDE numbers. */
+export const SPLAT = {
+  meanX: 0, meanY: 1,
+  /** The conic [[conicA, conicB], [conicB, conicC]]: the inverse of the 2D covariance, low-pass included. */
+  conicA: 2, conicB: 3, conicC: 4,
+  opacity: 5,
+  /** log(1/255) - log(opacity) - 1e-6: a power (exponent) below this cannot give alpha >= 1/255. */
+  powerCut: 6,
+  /** Colour clamped to [0, 1] (SH degree 0 after evaluation). */
+  red: 7, green: 8, blue: 9,
+  /** Camera z rounded to float32 (the same value as `depth`). */
+  depth: 10,
+  /** The set's semantic label, or UNLABELED when it has none. */
+  label: 11,
+  radius: 12,
+} as const;
+export const SPLAT_STRIDE = 13;
+
 /**
- * The visible Gaussians of a set, projected for one camera, as structure of arrays indexed by Gaussian
- * (length `count` = the set's count; entries of culled Gaussians are unspecified). `visible` lists the indices of
- * the Gaussians that survived culling, in increasing order.
+ * The Gaussians of a set that survive culling, projected for one camera, compacted: slot k holds Gaussian ids[k]
+ * (ids increasing). Each slot is one interleaved record (SPLAT offsets) so that later passes touch one or two
+ * cache lines per Gaussian instead of a dozen arrays.
  *
- * The 2D Gaussian of Gaussian i is alpha(u, v) = opacity * exp(-0.5 d^T conic d), d = (meanX - u, meanY - v),
- * with conic = [[conicA, conicB], [conicB, conicC]] the inverse of the 2D covariance (low-pass included).
- * It is evaluated on the pixel box [xMin..xMax] x [yMin..yMax] only: its 3-sigma square
- * |u - meanX| <= radius, |v - meanY| <= radius, clipped to the image.
+ * The 2D Gaussian of a slot is alpha(u, v) = opacity * exp(-0.5 d^T conic d), d = (meanX - u, meanY - v), evaluated
+ * on its pixel box boxes[4k..4k+3] = xMin, xMax, yMin, yMax only: its 3-sigma square |u - meanX| <= radius,
+ * |v - meanY| <= radius, clipped to the image.
  */
 export interface ProjectedGaussians {
+  /** Gaussians in the set. */
   readonly count: number;
-  readonly visible: Uint32Array;
-  readonly meanX: Float64Array;
-  readonly meanY: Float64Array;
-  /** Camera z, rounded to float32: the depth sort key and the value that depth images accumulate. */
+  /** Gaussians that survived culling (slots). */
+  readonly visibleCount: number;
+  readonly ids: Uint32Array;
+  /** Camera z per slot, rounded to float32: the depth sort key and the value that depth images accumulate. */
   readonly depth: Float32Array;
-  readonly conicA: Float64Array;
-  readonly conicB: Float64Array;
-  readonly conicC: Float64Array;
-  readonly radius: Float32Array;
-  readonly xMin: Int32Array;
-  readonly xMax: Int32Array;
-  readonly yMin: Int32Array;
-  readonly yMax: Int32Array;
-  /** Clamped to [0, 1] (SH degree 0 after evaluation), 3 per Gaussian. */
-  readonly colors: Float32Array;
-  readonly opacities: Float32Array;
+  readonly splats: Float64Array;
+  readonly boxes: Int32Array;
   /** How many Gaussians each cull removed. */
   readonly culled: { readonly near: number; readonly outside: number; readonly degenerate: number; readonly transparent: number };
 }
@@ -176,20 +185,20 @@ export function projectGaussians(set: GaussianSet, camera: Camera, options: Proj
   const limits = frustumLimits(intrinsics);
   const n = set.count;
   const { positions, scales, rotations, opacities, colors } = set;
+  const labels = set.semantics?.labels;
+  const unlabeled = UNLABELED;
+  const logMinAlpha = Math.log(MIN_ALPHA);
 
-  const visible = new Uint32Array(n);
-  const meanX = new Float64Array(n), meanY = new Float64Array(n);
-  const depth = new Float32Array(n);
-  const conicA = new Float64Array(n), conicB = new Float64Array(n), conicC = new Float64Array(n);
-  const radius = new Float32Array(n);
-  const xMin = new Int32Array(n), xMax = new Int32Array(n), yMin = new Int32Array(n), yMax = new Int32Array(n);
-  const outColors = new Float32Array(n * 3);
-  const outOpacities = new Float32Array(n);
+  // Sized for all; trimmed (copied) at the end only when many were culled.
+  let ids = new Uint32Array(n);
+  let depth = new Float32Array(n);
+  let splats = new Float64Array(n * SPLAT_STRIDE);
+  let boxes = new Int32Array(n * 4);
   const cov3 = new Float64Array(6), camCov = new Float64Array(6), cov2 = new Float64Array(3);
   const v0 = view[0]!, v1 = view[1]!, v2 = view[2]!, v3 = view[3]!;
   const v4 = view[4]!, v5 = view[5]!, v6 = view[6]!, v7 = view[7]!;
   const v8 = view[8]!, v9 = view[9]!, v10 = view[10]!, v11 = view[11]!;
-  let visibleCount = 0, cullNear = 0, cullOutside = 0, cullDegenerate = 0, cullTransparent = 0;
+  let k = 0, cullNear = 0, cullOutside = 0, cullDegenerate = 0, cullTransparent = 0;
 
   for (let i = 0; i < n; i++) {
     const opacity = opacities[i]!;
@@ -214,22 +223,30 @@ export function projectGaussians(set: GaussianSet, camera: Camera, options: Proj
     const y0 = Math.max(0, Math.ceil(my - r)), y1 = Math.min(height - 1, Math.floor(my + r));
     // Also rejects NaN means (every comparison with NaN is false).
     if (!(x0 <= x1 && y0 <= y1)) { cullOutside++; continue; }
-    visible[visibleCount++] = i;
-    meanX[i] = mx; meanY[i] = my;
-    depth[i] = tz;
-    conicA[i] = c / det; conicB[i] = -b / det; conicC[i] = a / det;
-    radius[i] = r;
-    xMin[i] = x0; xMax[i] = x1; yMin[i] = y0; yMax[i] = y1;
-    for (let k = 0; k < 3; k++) {
-      const value = colors[3 * i + k]!;
-      outColors[3 * i + k] = value > 0 ? (value < 1 ? value : 1) : 0; // NaN -> 0
+    ids[k] = i;
+    depth[k] = tz;
+    const o = k * SPLAT_STRIDE;
+    splats[o] = mx; splats[o + 1] = my;
+    splats[o + 2] = c / det; splats[o + 3] = -b / det; splats[o + 4] = a / det;
+    splats[o + 5] = opacity;
+    // The margin keeps the exact alpha test in charge of every decision.
+    splats[o + 6] = logMinAlpha - Math.log(opacity) - 1e-6;
+    for (let ch = 0; ch < 3; ch++) {
+      const value = colors[3 * i + ch]!;
+      splats[o + 7 + ch] = value > 0 ? (value < 1 ? value : 1) : 0; // NaN -> 0
     }
-    outOpacities[i] = opacity;
+    splats[o + 10] = depth[k]!;
+    splats[o + 11] = labels !== undefined ? labels[i]! : unlabeled;
+    splats[o + 12] = r;
+    boxes[4 * k] = x0; boxes[4 * k + 1] = x1; boxes[4 * k + 2] = y0; boxes[4 * k + 3] = y1;
+    k++;
+  }
+  if (k < n) {
+    ids = ids.slice(0, k); depth = depth.slice(0, k);
+    splats = splats.slice(0, k * SPLAT_STRIDE); boxes = boxes.slice(0, k * 4);
   }
   return {
-    count: n, visible: visible.slice(0, visibleCount),
-    meanX, meanY, depth, conicA, conicB, conicC, radius, xMin, xMax, yMin, yMax,
-    colors: outColors, opacities: outOpacities,
+    count: n, visibleCount: k, ids, depth, splats, boxes,
     culled: { near: cullNear, outside: cullOutside, degenerate: cullDegenerate, transparent: cullTransparent },
   };
 }

@@ -17,7 +17,7 @@ import type { Camera } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
 import { UNLABELED, type GaussianSet } from '../core/gaussians.ts';
 import { createImage, type Image } from '../core/image.ts';
-import { MIN_ALPHA, projectGaussians, type ProjectedGaussians, type ProjectOptions } from './project.ts';
+import { MIN_ALPHA, projectGaussians, SPLAT, SPLAT_STRIDE, type ProjectedGaussians, type ProjectOptions } from './project.ts';
 
 export const TILE_SIZE = 16;
 /** Largest alpha a single Gaussian may have at a pixel (3DGS). */
@@ -78,15 +78,14 @@ function resolveOptions(camera: Camera, options: RenderOptions): Resolved {
 }
 
 /**
- * Indices of `ids` sorted by ascending float32 `depth[id]`, ties keeping their order in `ids`: an LSD radix sort
+ * The permutation of 0..n-1 that sorts float32 `depth` ascending, ties in index order: an LSD radix sort
  * (3 passes of 11 bits) on the float bits, which order like unsigned integers for positive floats.
  */
-export function sortByDepth(ids: Uint32Array, depth: Float32Array): Uint32Array {
-  const n = ids.length;
-  const keys = new Uint32Array(n);
-  const bits = new Uint32Array(depth.buffer, depth.byteOffset, depth.length);
-  for (let k = 0; k < n; k++) keys[k] = bits[ids[k]!]!;
-  let srcKeys = keys, srcIds = ids.slice();
+export function sortByDepth(depth: Float32Array): Uint32Array {
+  const n = depth.length;
+  let srcKeys = new Uint32Array(depth.buffer, depth.byteOffset, n).slice();
+  let srcIds = new Uint32Array(n);
+  for (let k = 0; k < n; k++) srcIds[k] = k;
   let dstKeys = new Uint32Array(n), dstIds = new Uint32Array(n);
   const counts = new Uint32Array(2048);
   for (let shift = 0; shift < 32; shift += 11) {
@@ -114,43 +113,33 @@ export interface TileLists {
   readonly entries: Uint32Array;
 }
 
-/** Values per splat in PackedSplats.params, in this order. */
-const P_MEAN_X = 0, P_MEAN_Y = 1, P_CONIC_A = 2, P_CONIC_B = 3, P_CONIC_C = 4, P_OPACITY = 5, P_POWER_CUT = 6;
-const P_RED = 7, P_GREEN = 8, P_BLUE = 9, P_DEPTH = 10, P_LABEL = 11;
-export const PACKED_STRIDE = 12;
+// Record offsets as module constants (reading the imported SPLAT object in hot loops would go through getters).
+const S_MEAN_X = SPLAT.meanX, S_MEAN_Y = SPLAT.meanY, S_CONIC_A = SPLAT.conicA, S_CONIC_B = SPLAT.conicB;
+const S_CONIC_C = SPLAT.conicC, S_OPACITY = SPLAT.opacity, S_POWER_CUT = SPLAT.powerCut, S_RED = SPLAT.red;
+const S_GREEN = SPLAT.green, S_BLUE = SPLAT.blue, S_DEPTH = SPLAT.depth, S_LABEL = SPLAT.label;
+const STRIDE = SPLAT_STRIDE;
 
-/**
- * The visible Gaussians gathered in depth order (rank r = position in the sorted list), interleaved so that
- * rasterising a tile reads memory almost sequentially instead of a dozen arrays at random Gaussian indices.
- * `boxes` holds xMin, xMax, yMin, yMax per rank; `params` PACKED_STRIDE numbers per rank.
- */
+/** Projected records and boxes permuted into depth order: rank r is the r-th nearest (see ProjectedGaussians). */
 export interface PackedSplats {
   readonly count: number;
   readonly boxes: Int32Array;
-  readonly params: Float64Array;
+  readonly splats: Float64Array;
 }
 
-export function packSplats(sorted: Uint32Array, projected: ProjectedGaussians, labels: Uint16Array | undefined): PackedSplats {
+/** Gathers the records in `sorted` order, so that rasterising a tile reads memory almost sequentially. */
+export function packSplats(sorted: Uint32Array, projected: ProjectedGaussians): PackedSplats {
   const n = sorted.length;
   const boxes = new Int32Array(n * 4);
-  const params = new Float64Array(n * PACKED_STRIDE);
-  const { meanX, meanY, conicA, conicB, conicC, opacities, colors, depth, xMin, xMax, yMin, yMax } = projected;
-  const logMinAlpha = Math.log(MIN_ALPHA), unlabeled = UNLABELED;
+  const splats = new Float64Array(n * STRIDE);
+  const source = projected.splats, sourceBoxes = projected.boxes;
   for (let r = 0; r < n; r++) {
-    const i = sorted[r]!;
-    boxes[4 * r] = xMin[i]!; boxes[4 * r + 1] = xMax[i]!; boxes[4 * r + 2] = yMin[i]!; boxes[4 * r + 3] = yMax[i]!;
-    const o = r * PACKED_STRIDE;
-    const opacity = opacities[i]!;
-    params[o + P_MEAN_X] = meanX[i]!; params[o + P_MEAN_Y] = meanY[i]!;
-    params[o + P_CONIC_A] = conicA[i]!; params[o + P_CONIC_B] = conicB[i]!; params[o + P_CONIC_C] = conicC[i]!;
-    params[o + P_OPACITY] = opacity;
-    // A power below this gives opacity * exp(power) < 1/255 for sure; the margin leaves the exact test in charge.
-    params[o + P_POWER_CUT] = logMinAlpha - Math.log(opacity) - 1e-6;
-    params[o + P_RED] = colors[3 * i]!; params[o + P_GREEN] = colors[3 * i + 1]!; params[o + P_BLUE] = colors[3 * i + 2]!;
-    params[o + P_DEPTH] = depth[i]!;
-    params[o + P_LABEL] = labels !== undefined ? labels[i]! : unlabeled;
+    const k = sorted[r]!;
+    const from = k * STRIDE, to = r * STRIDE;
+    for (let j = 0; j < STRIDE; j++) splats[to + j] = source[from + j]!;
+    boxes[4 * r] = sourceBoxes[4 * k]!; boxes[4 * r + 1] = sourceBoxes[4 * k + 1]!;
+    boxes[4 * r + 2] = sourceBoxes[4 * k + 2]!; boxes[4 * r + 3] = sourceBoxes[4 * k + 3]!;
   }
-  return { count: n, boxes, params };
+  return { count: n, boxes, splats };
 }
 
 /** Bins ranks into tiles by their pixel boxes: count, prefix sum, fill (so each list stays in depth order). */
@@ -209,7 +198,7 @@ function finish(set: GaussianSet, resolved: Resolved, out: Accumulators, project
   return {
     width: resolved.width, height: resolved.height, color, alpha: out.alpha, depth: out.depth,
     ...(out.labels !== undefined ? { labels: out.labels } : {}),
-    stats: { gaussians: set.count, visible: projected.visible.length, tileEntries, culled: projected.culled },
+    stats: { gaussians: set.count, visible: projected.visibleCount, tileEntries, culled: projected.culled },
   };
 }
 
@@ -255,13 +244,13 @@ function compositeTile(
     const r = entries[e]!;
     const gx0 = Math.max(x0, boxes[4 * r]!), gx1 = Math.min(x1, boxes[4 * r + 1]!);
     const gy0 = Math.max(y0, boxes[4 * r + 2]!), gy1 = Math.min(y1, boxes[4 * r + 3]!);
-    const o = r * PACKED_STRIDE;
-    const mx = params[o + P_MEAN_X]!, my = params[o + P_MEAN_Y]!;
-    const ca = params[o + P_CONIC_A]!, cb = params[o + P_CONIC_B]!, cc = params[o + P_CONIC_C]!;
-    const opacity = params[o + P_OPACITY]!, powerCut = params[o + P_POWER_CUT]!;
-    const cr = params[o + P_RED]!, cg = params[o + P_GREEN]!, cbl = params[o + P_BLUE]!;
-    const z = params[o + P_DEPTH]!;
-    const label = params[o + P_LABEL]!;
+    const o = r * STRIDE;
+    const mx = params[o + S_MEAN_X]!, my = params[o + S_MEAN_Y]!;
+    const ca = params[o + S_CONIC_A]!, cb = params[o + S_CONIC_B]!, cc = params[o + S_CONIC_C]!;
+    const opacity = params[o + S_OPACITY]!, powerCut = params[o + S_POWER_CUT]!;
+    const cr = params[o + S_RED]!, cg = params[o + S_GREEN]!, cbl = params[o + S_BLUE]!;
+    const z = params[o + S_DEPTH]!;
+    const label = params[o + S_LABEL]!;
     for (let y = gy0; y <= gy1; y++) {
       const dy = my - y;
       // Same expression and evaluation order as the oracle, so threshold decisions agree bit for bit.
@@ -328,11 +317,9 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Rende
   const { width, height, channels } = resolved;
   const [bgR, bgG, bgB] = resolved.background;
   const projected = projectGaussians(set, camera, options);
-  const sorted = sortByDepth(projected.visible, projected.depth);
-  const setLabels = set.semantics?.labels;
-  const { boxes, params } = packSplats(sorted, projected, setLabels);
+  const { boxes, splats } = packSplats(sortByDepth(projected.depth), projected);
   const tiles = binTiles(boxes, width, height, resolved.maxTileEntries);
-  const out = allocate(resolved, setLabels !== undefined);
+  const out = allocate(resolved, set.semantics !== undefined);
   const { offsets, entries, tilesX, tilesY } = tiles;
 
   const scratch = createTileScratch();
@@ -341,7 +328,7 @@ export function renderGaussians(set: GaussianSet, camera: Camera, options: Rende
     for (let tx = 0; tx < tilesX; tx++) {
       const x0 = tx * TILE_SIZE, x1 = Math.min(width, x0 + TILE_SIZE) - 1;
       const tile = ty * tilesX + tx;
-      compositeTile(scratch, boxes, params, entries, offsets[tile]!, offsets[tile + 1]!, x0, x1, y0, y1);
+      compositeTile(scratch, boxes, splats, entries, offsets[tile]!, offsets[tile + 1]!, x0, x1, y0, y1);
       writeTile(scratch, out, width, channels, bgR, bgG, bgB, x0, x1, y0, y1);
     }
   }
@@ -356,27 +343,27 @@ export function renderGaussiansNaive(set: GaussianSet, camera: Camera, options: 
   const resolved = resolveOptions(camera, options);
   const { width, height, channels, background } = resolved;
   const projected = projectGaussians(set, camera, options);
-  const { meanX, meanY, depth, conicA, conicB, conicC, xMin, xMax, yMin, yMax, colors, opacities } = projected;
-  const order = Array.from(projected.visible).sort((a, b) => depth[a]! - depth[b]! || a - b);
-  const setLabels = set.semantics?.labels;
-  const out = allocate(resolved, setLabels !== undefined);
+  const { depth, splats, boxes } = projected;
+  const order = Array.from({ length: projected.visibleCount }, (_, k) => k).sort((a, b) => depth[a]! - depth[b]! || a - b);
+  const out = allocate(resolved, set.semantics !== undefined);
   const minAlpha = MIN_ALPHA, maxAlpha = MAX_ALPHA, minTransmittance = MIN_TRANSMITTANCE, unlabeled = UNLABELED;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let t = 1, r = 0, g = 0, b = 0, d = 0, bestW = 0, bestLabel = unlabeled;
-      for (const i of order) {
-        if (x < xMin[i]! || x > xMax[i]! || y < yMin[i]! || y > yMax[i]!) continue;
-        const dx = meanX[i]! - x, dy = meanY[i]! - y;
-        const power = -0.5 * (conicA[i]! * dx * dx + conicC[i]! * dy * dy) - conicB[i]! * dx * dy;
+      for (const k of order) {
+        if (x < boxes[4 * k]! || x > boxes[4 * k + 1]! || y < boxes[4 * k + 2]! || y > boxes[4 * k + 3]!) continue;
+        const o = k * STRIDE;
+        const dx = splats[o + S_MEAN_X]! - x, dy = splats[o + S_MEAN_Y]! - y;
+        const power = -0.5 * (splats[o + S_CONIC_A]! * dx * dx + splats[o + S_CONIC_C]! * dy * dy) - splats[o + S_CONIC_B]! * dx * dy;
         if (power > 0) continue;
-        const alpha = Math.min(maxAlpha, opacities[i]! * Math.exp(power));
+        const alpha = Math.min(maxAlpha, splats[o + S_OPACITY]! * Math.exp(power));
         if (alpha < minAlpha) continue;
         const next = t * (1 - alpha);
         if (next < minTransmittance) break;
         const w = alpha * t;
-        r += w * colors[3 * i]!; g += w * colors[3 * i + 1]!; b += w * colors[3 * i + 2]!;
-        d += w * depth[i]!;
-        if (w > bestW) { bestW = w; bestLabel = setLabels !== undefined ? setLabels[i]! : unlabeled; }
+        r += w * splats[o + S_RED]!; g += w * splats[o + S_GREEN]!; b += w * splats[o + S_BLUE]!;
+        d += w * splats[o + S_DEPTH]!;
+        if (w > bestW) { bestW = w; bestLabel = splats[o + S_LABEL]!; }
         t = next;
       }
       const o = y * width + x;
