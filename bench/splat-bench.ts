@@ -134,6 +134,7 @@ const packing = time(runs, () => packSplats(sort.result, projection.result));
 const binning = time(runs, () => binTiles(packing.result.boxes, 1280, 720, DEFAULT_MAX_TILE_ENTRIES));
 const stages = {
   projectMs: projection.medianMs, sortMs: sort.medianMs, packMs: packing.medianMs, binMs: binning.medianMs,
+  projectCpuMs: projection.cpuMedianMs, sortCpuMs: sort.cpuMedianMs, packCpuMs: packing.cpuMedianMs, binCpuMs: binning.cpuMedianMs,
   rasterizeMs: full.medianMs - projection.medianMs - sort.medianMs - packing.medianMs - binning.medianMs,
 };
 
@@ -148,7 +149,8 @@ let maxDiff = 0;
 for (let k = 0; k < fastImage.color.data.length; k++) maxDiff = Math.max(maxDiff, Math.abs(fastImage.color.data[k]! - naive.result.color.data[k]!));
 const comparison = {
   gaussians: small.count, width: 320, height: 180, fastMs: smallFast.medianMs, naiveMs: naive.medianMs,
-  speedup: naive.medianMs / smallFast.medianMs, maxColorDiff: maxDiff,
+  fastCpuMs: smallFast.cpuMedianMs, naiveCpuMs: naive.cpuMedianMs,
+  speedup: naive.medianMs / smallFast.medianMs, cpuSpeedup: naive.cpuMedianMs / smallFast.cpuMedianMs, maxColorDiff: maxDiff,
 };
 
 const summary = { node: process.version, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), runs, full, stages, small: smallFast, comparison };
@@ -161,7 +163,8 @@ console.log(row('tiled, room scene', full));
 console.log(row('tiled, small room scene', smallFast));
 console.log(`stages (median ms): project ${stages.projectMs.toFixed(1)}, sort ${stages.sortMs.toFixed(1)}, pack ${stages.packMs.toFixed(1)}, bin ${stages.binMs.toFixed(1)}, rasterize ~${stages.rasterizeMs.toFixed(1)}`);
 console.log(`naive oracle, ${comparison.gaussians} Gaussians at 320x180: ${comparison.naiveMs.toFixed(1)} ms vs tiled ${comparison.fastMs.toFixed(1)} ms `
-  + `(x${comparison.speedup.toFixed(0)}), max colour difference ${comparison.maxColorDiff.toExponential(2)}`);
+  + `(x${comparison.speedup.toFixed(0)}; cpu ${comparison.naiveCpuMs.toFixed(0)} vs ${comparison.fastCpuMs.toFixed(0)} ms, x${comparison.cpuSpeedup.toFixed(0)}), `
+  + `max colour difference ${comparison.maxColorDiff.toExponential(2)}`);
 console.log(JSON.stringify(summary, null, 2));
 await mkdir(path.join(here, 'results'), { recursive: true });
 await writeFile(path.join(here, 'results', `splat-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(summary, null, 2));
