@@ -7,12 +7,8 @@
  * The files are byte for byte those of the upstream repositories at the pinned commits (sizes and sha256 below
  * are verified after a download). Each file has one fixed input size: the size is part of the id.
  */
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import type { RunContext } from '../core/context.ts';
-import { InputError } from '../core/errors.ts';
 import type { FeatureModelSpec, LicenseInfo, ModelFile } from './model-spec.ts';
-import { expandHome, looksLikePath, resolveRegisteredModel, type ResolvedModel, type ResolveOptions } from './resolve.ts';
+import { createModelFamilyRegistry } from './model-family.ts';
 
 const APACHE_2: LicenseInfo = Object.freeze({
   spdx: 'Apache-2.0',
@@ -78,55 +74,17 @@ export const XFEAT_SPECS: readonly FeatureModelSpec[] = Object.freeze([
 /** The feature network used when none is named: the original authors' 640x640 export. */
 export const DEFAULT_FEATURE_MODEL_ID = 'xfeat-640x640';
 
-const FEATURE_SPECS: readonly FeatureModelSpec[] = XFEAT_SPECS;
-const BY_ID: ReadonlyMap<string, FeatureModelSpec> = new Map(FEATURE_SPECS.map((spec) => [spec.id, spec]));
+const FEATURE_FAMILY = createModelFamilyRegistry('feature model', 'an XFeat .onnx file', XFEAT_SPECS);
 
-/** Every registered feature network, in registry order. */
-export function listFeatureModels(): readonly FeatureModelSpec[] {
-  return FEATURE_SPECS;
-}
-
-/** The feature-network spec for an id (case-insensitive), or undefined. */
-export function findFeatureModelSpec(id: string): FeatureModelSpec | undefined {
-  return BY_ID.get(id.trim().toLowerCase());
-}
-
-/** The feature-network spec for an id; an unknown id is an InputError that lists the known ones. */
-export function getFeatureModelSpec(id: string): FeatureModelSpec {
-  const spec = findFeatureModelSpec(id);
-  if (spec === undefined) {
-    throw new InputError(`Unknown feature model "${id}". Known feature models: ${FEATURE_SPECS.map((s) => s.id).join(', ')}. `
-      + 'Or pass the path of an XFeat .onnx file.');
-  }
-  return spec;
-}
-
-function isFile(filePath: string): boolean {
-  try {
-    return statSync(filePath).isFile();
-  } catch {
-    return false;
-  }
-}
-
+/** Every registered feature model, in registry order. */
+export const listFeatureModels = FEATURE_FAMILY.list;
+/** The spec for an id (case-insensitive), or undefined. */
+export const findFeatureModelSpec = FEATURE_FAMILY.find;
+/** The spec for an id; an unknown id is an InputError that lists the known ones. */
+export const getFeatureModelSpec = FEATURE_FAMILY.get;
 /**
- * Resolves a feature-network id or .onnx path to a local file, like resolveModel does for depth models:
- * an existing path first, then ANYVIEW_MODEL_DIR (`<dir>/<id>/<file>`, `<dir>/<file>`), the cache, and a download
- * when allowed. Offline, a missing file is a ModelError that names the URL and where to put the file.
+ * Resolves a feature-network id or .onnx path to a local file, like resolveModel does for depth models: an existing
+ * path first, then ANYVIEW_MODEL_DIR, the cache, and a download when allowed (see model-family.ts). Offline, a missing
+ * file is a ModelError that names the URL and where to put the file.
  */
-export async function resolveFeatureModel(
-  idOrPath: string,
-  options: ResolveOptions,
-  context: RunContext = {},
-): Promise<ResolvedModel<FeatureModelSpec>> {
-  const trimmed = idOrPath.trim();
-  if (trimmed === '') throw new InputError('No feature model given: pass a feature model id or the path of an .onnx file.');
-  const spec = findFeatureModelSpec(trimmed);
-  const asPath = path.resolve(expandHome(trimmed));
-  if (spec === undefined || looksLikePath(trimmed)) {
-    if (isFile(asPath)) return { path: asPath, source: 'path' };
-    if (looksLikePath(trimmed)) throw new InputError(`Feature model file not found: ${asPath}.`);
-  }
-  const model = spec ?? getFeatureModelSpec(trimmed);
-  return resolveRegisteredModel(model, model.files, options, context);
-}
+export const resolveFeatureModel = FEATURE_FAMILY.resolve;

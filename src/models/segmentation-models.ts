@@ -7,12 +7,8 @@
  * segmentation entry carries a class list and an NHWC input/output contract that the others do not have. The
  * file is byte for byte the upstream one at the pinned commit (size and sha256 verified after a download).
  */
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import type { RunContext } from '../core/context.ts';
-import { InputError } from '../core/errors.ts';
 import type { DownloadableModel, LicenseInfo } from './model-spec.ts';
-import { expandHome, looksLikePath, resolveRegisteredModel, type ResolvedModel, type ResolveOptions } from './resolve.ts';
+import { createModelFamilyRegistry } from './model-family.ts';
 
 export type SegmentationModelFamily = 'deeplabv3';
 
@@ -86,54 +82,15 @@ export const DEEPLABV3_MNV2_VOC_257: SegmentationModelSpec = Object.freeze({
 /** The segmentation network used when none is named. */
 export const DEFAULT_SEGMENTATION_MODEL_ID = DEEPLABV3_MNV2_VOC_257.id;
 
-const SEGMENTATION_SPECS: readonly SegmentationModelSpec[] = Object.freeze([DEEPLABV3_MNV2_VOC_257]);
-const BY_ID: ReadonlyMap<string, SegmentationModelSpec> = new Map(SEGMENTATION_SPECS.map((spec) => [spec.id, spec]));
+const SEGMENTATION_FAMILY = createModelFamilyRegistry('segmentation model', 'a DeepLabV3 .onnx file', Object.freeze([DEEPLABV3_MNV2_VOC_257]));
 
-/** Every registered segmentation network, in registry order. */
-export function listSegmentationModels(): readonly SegmentationModelSpec[] {
-  return SEGMENTATION_SPECS;
-}
-
-/** The segmentation spec for an id (case-insensitive), or undefined. */
-export function findSegmentationModelSpec(id: string): SegmentationModelSpec | undefined {
-  return BY_ID.get(id.trim().toLowerCase());
-}
-
-/** The segmentation spec for an id; an unknown id is an InputError that lists the known ones. */
-export function getSegmentationModelSpec(id: string): SegmentationModelSpec {
-  const spec = findSegmentationModelSpec(id);
-  if (spec === undefined) {
-    throw new InputError(`Unknown segmentation model "${id}". Known segmentation models: ${SEGMENTATION_SPECS.map((s) => s.id).join(', ')}. `
-      + 'Or pass the path of a DeepLabV3 .onnx file.');
-  }
-  return spec;
-}
-
-function isFile(filePath: string): boolean {
-  try {
-    return statSync(filePath).isFile();
-  } catch {
-    return false;
-  }
-}
-
+/** Every registered segmentation model, in registry order. */
+export const listSegmentationModels = SEGMENTATION_FAMILY.list;
+/** The spec for an id (case-insensitive), or undefined. */
+export const findSegmentationModelSpec = SEGMENTATION_FAMILY.find;
+/** The spec for an id; an unknown id is an InputError that lists the known ones. */
+export const getSegmentationModelSpec = SEGMENTATION_FAMILY.get;
 /**
- * Resolves a segmentation-network id or .onnx path to a local file, like resolveFeatureModel: an existing path
- * first, then ANYVIEW_MODEL_DIR (`<dir>/<id>/<file>`, `<dir>/<file>`), the cache, and a download when allowed.
+ * Resolves a segmentation-network id or .onnx path to a local file, like resolveFeatureModel (see model-family.ts).
  */
-export async function resolveSegmentationModel(
-  idOrPath: string,
-  options: ResolveOptions,
-  context: RunContext = {},
-): Promise<ResolvedModel<SegmentationModelSpec>> {
-  const trimmed = idOrPath.trim();
-  if (trimmed === '') throw new InputError('No segmentation model given: pass a segmentation model id or the path of an .onnx file.');
-  const spec = findSegmentationModelSpec(trimmed);
-  const asPath = path.resolve(expandHome(trimmed));
-  if (spec === undefined || looksLikePath(trimmed)) {
-    if (isFile(asPath)) return { path: asPath, source: 'path' };
-    if (looksLikePath(trimmed)) throw new InputError(`Segmentation model file not found: ${asPath}.`);
-  }
-  const model = spec ?? getSegmentationModelSpec(trimmed);
-  return resolveRegisteredModel(model, model.files, options, context);
-}
+export const resolveSegmentationModel = SEGMENTATION_FAMILY.resolve;
