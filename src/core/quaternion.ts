@@ -5,7 +5,19 @@
  */
 /** Unit quaternion (w, x, y, z) with w >= 0 (Hamilton convention, as COLMAP's images.txt QW QX QY QZ). */
 export function quaternionFromRotation(r: ArrayLike<number>): Float64Array {
-  const m00 = r[0]!, m01 = r[1]!, m02 = r[2]!, m10 = r[3]!, m11 = r[4]!, m12 = r[5]!, m20 = r[6]!, m21 = r[7]!, m22 = r[8]!;
+  const out = new Float64Array(4);
+  writeQuaternionFromRotation(r[0]!, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, r[6]!, r[7]!, r[8]!, out, 0);
+  return out;
+}
+
+/**
+ * quaternionFromRotation for the row-major entries m00..m22, written into out[offset..offset+3] without allocating
+ * (for per-element loops). Shepperd's method: the largest of w, x, y, z is computed first, for accuracy.
+ */
+export function writeQuaternionFromRotation(
+  m00: number, m01: number, m02: number, m10: number, m11: number, m12: number, m20: number, m21: number, m22: number,
+  out: Float32Array | Float64Array, offset: number,
+): void {
   const trace = m00 + m11 + m22;
   let w: number, x: number, y: number, z: number;
   if (trace > 0) {
@@ -21,8 +33,8 @@ export function quaternionFromRotation(r: ArrayLike<number>): Float64Array {
     const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
     w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
   }
-  const n = Math.hypot(w, x, y, z) * (w < 0 ? -1 : 1);
-  return Float64Array.of(w / n, x / n, y / n, z / n);
+  const n = Math.sqrt(w * w + x * x + y * y + z * z) * (w < 0 ? -1 : 1);
+  out[offset] = w / n; out[offset + 1] = x / n; out[offset + 2] = y / n; out[offset + 3] = z / n;
 }
 
 /** Rotation from a quaternion (w, x, y, z); the quaternion need not be unit length. */

@@ -25,6 +25,7 @@ import type { Depth, MetricDepthMap, RelativeDepthMap } from '../core/depth.ts';
 import { InputError } from '../core/errors.ts';
 import { createGaussianSet, type GaussianSet } from '../core/gaussians.ts';
 import type { Image } from '../core/image.ts';
+import { writeQuaternionFromRotation } from '../core/quaternion.ts';
 import { percentileLinear } from '../geometry/fusion.ts';
 
 export interface GaussiansFromDepthOptions {
@@ -164,35 +165,6 @@ function confidenceMapping(confidence: Float32Array, depth: Float32Array, range:
   return { low: 0, span: high > 0 ? high : 1 };
 }
 
-/**
- * Writes the unit quaternion (w, x, y, z), w >= 0, of the row-major rotation whose columns are a, b, c into out at
- * offset (Shepperd's method, as core/quaternion.ts, without allocating).
- */
-function writeQuaternion(
-  ax: number, ay: number, az: number, bx: number, by: number, bz: number, cx: number, cy: number, cz: number,
-  out: Float32Array, offset: number,
-): void {
-  // m(r, c): column c, row r; columns a, b, c.
-  const m00 = ax, m01 = bx, m02 = cx, m10 = ay, m11 = by, m12 = cy, m20 = az, m21 = bz, m22 = cz;
-  const trace = m00 + m11 + m22;
-  let w: number, x: number, y: number, z: number;
-  if (trace > 0) {
-    const s = Math.sqrt(trace + 1) * 2;
-    w = 0.25 * s; x = (m21 - m12) / s; y = (m02 - m20) / s; z = (m10 - m01) / s;
-  } else if (m00 > m11 && m00 > m22) {
-    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
-    w = (m21 - m12) / s; x = 0.25 * s; y = (m01 + m10) / s; z = (m02 + m20) / s;
-  } else if (m11 > m22) {
-    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
-    w = (m02 - m20) / s; x = (m01 + m10) / s; y = 0.25 * s; z = (m12 + m21) / s;
-  } else {
-    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
-    w = (m10 - m01) / s; x = (m02 + m20) / s; y = (m12 + m21) / s; z = 0.25 * s;
-  }
-  const n = Math.sqrt(w * w + x * x + y * y + z * z) * (w < 0 ? -1 : 1);
-  out[offset] = w / n; out[offset + 1] = x / n; out[offset + 2] = y / n; out[offset + 3] = z / n;
-}
-
 /** Builds world-frame pixel-aligned Gaussians (see the file header for every attribute and default). */
 export function gaussiansFromDepth(
   depth: MetricDepthMap | RelativeDepthMap,
@@ -320,12 +292,11 @@ export function gaussiansFromDepth(
       positions[o3] = r00 * px + r01 * py + r02 * zc + t0;
       positions[o3 + 1] = r10 * px + r11 * py + r12 * zc + t1;
       positions[o3 + 2] = r20 * px + r21 * py + r22 * zc + t2;
-      writeQuaternion(
-        r00 * ex + r01 * ey + r02 * ez, r10 * ex + r11 * ey + r12 * ez, r20 * ex + r21 * ey + r22 * ez,
-        r00 * fx + r01 * fy + r02 * fz, r10 * fx + r11 * fy + r12 * fz, r20 * fx + r21 * fy + r22 * fz,
-        r00 * nx + r01 * ny + r02 * nz, r10 * nx + r11 * ny + r12 * nz, r20 * nx + r21 * ny + r22 * nz,
-        rotations, o4,
-      );
+      // The Gaussian's local axes in the world (e, f in the surface, n its normal) are the rotation's columns.
+      const ax = r00 * ex + r01 * ey + r02 * ez, ay = r10 * ex + r11 * ey + r12 * ez, az = r20 * ex + r21 * ey + r22 * ez;
+      const bx = r00 * fx + r01 * fy + r02 * fz, by = r10 * fx + r11 * fy + r12 * fz, bz = r20 * fx + r21 * fy + r22 * fz;
+      const cx = r00 * nx + r01 * ny + r02 * nz, cy = r10 * nx + r11 * ny + r12 * nz, cz = r20 * nx + r21 * ny + r22 * nz;
+      writeQuaternionFromRotation(ax, bx, cx, ay, by, cy, az, bz, cz, rotations, o4);
       const inPlane = inPlanePerZ * zc;
       scales[o3] = inPlane; scales[o3 + 1] = inPlane; scales[o3 + 2] = inPlane * s.thinRatio;
       opacities[out] = o;

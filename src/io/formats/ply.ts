@@ -10,6 +10,7 @@
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createPointCloud, type PointCloud, type PointFrame } from '../../core/points.ts';
 import type { PointCloudOutputFormat } from './index.ts';
+import { PLY_TYPE_ALIASES, PLY_TYPE_SIZES, readPlyScalar, type PlyScalarType } from './ply-scalars.ts';
 
 export interface PlyWriteOptions {
   /** Extra `comment` lines for the header (no newlines). */
@@ -61,24 +62,14 @@ export function encodePly(cloud: PointCloud, options: PlyWriteOptions = {}): Uin
   return out;
 }
 
-type ScalarType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
-const TYPE_ALIASES: Readonly<Record<string, ScalarType>> = {
-  char: 'int8', int8: 'int8', uchar: 'uint8', uint8: 'uint8',
-  short: 'int16', int16: 'int16', ushort: 'uint16', uint16: 'uint16',
-  int: 'int32', int32: 'int32', uint: 'uint32', uint32: 'uint32',
-  float: 'float32', float32: 'float32', double: 'float64', float64: 'float64',
-};
 
-const TYPE_SIZES: Readonly<Record<ScalarType, number>> = {
-  int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8,
-};
 
 interface PlyProperty {
   readonly name: string;
-  readonly type: ScalarType;
+  readonly type: PlyScalarType;
   /** For list properties: the count type. */
-  readonly countType?: ScalarType;
+  readonly countType?: PlyScalarType;
 }
 
 interface PlyElement {
@@ -120,12 +111,12 @@ export function decodePly(bytes: Uint8Array, name?: string): PlyReadResult {
       const element = elements.at(-1);
       if (element === undefined) throw fail(`PLY property before any element: "${line}".`);
       if (words[1] === 'list') {
-        const countType = TYPE_ALIASES[words[2] ?? ''];
-        const type = TYPE_ALIASES[words[3] ?? ''];
+        const countType = PLY_TYPE_ALIASES[words[2] ?? ''];
+        const type = PLY_TYPE_ALIASES[words[3] ?? ''];
         if (countType === undefined || type === undefined || words.length !== 5) throw fail(`bad PLY list property "${line}".`);
         element.properties.push({ name: words[4]!, type, countType });
       } else {
-        const type = TYPE_ALIASES[words[1] ?? ''];
+        const type = PLY_TYPE_ALIASES[words[1] ?? ''];
         if (type === undefined || words.length !== 3) throw fail(`bad PLY property "${line}".`);
         element.properties.push({ name: words[2]!, type });
       }
@@ -152,7 +143,7 @@ export function decodePly(bytes: Uint8Array, name?: string): PlyReadResult {
   const positions = new Float32Array(n * 3);
   const colors = hasColor ? new Uint8Array(n * 3) : undefined;
   const values = new Float64Array(vertex.properties.length);
-  const toByte = (value: number, type: ScalarType): number =>
+  const toByte = (value: number, type: PlyScalarType): number =>
     type === 'float32' || type === 'float64' ? Math.round(Math.min(Math.max(value, 0), 1) * 255) : Math.min(Math.max(value, 0), 255);
   const store = (i: number): void => {
     positions[i * 3] = values[ix]!;
@@ -177,14 +168,14 @@ export function decodePly(bytes: Uint8Array, name?: string): PlyReadResult {
     }
   } else {
     const little = format === 'binary_little_endian';
-    const stride = vertex.properties.reduce((s, p) => s + TYPE_SIZES[p.type], 0);
+    const stride = vertex.properties.reduce((s, p) => s + PLY_TYPE_SIZES[p.type], 0);
     if (bytes.length < bodyStart + n * stride) {
       throw fail(`truncated PLY: ${bytes.length - bodyStart} body bytes, ${n} vertices need ${n * stride}.`, bytes.length);
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset + bodyStart, n * stride);
-    const offsets = vertex.properties.map((_, p) => vertex.properties.slice(0, p).reduce((s, q) => s + TYPE_SIZES[q.type], 0));
+    const offsets = vertex.properties.map((_, p) => vertex.properties.slice(0, p).reduce((s, q) => s + PLY_TYPE_SIZES[q.type], 0));
     for (let i = 0; i < n; i++) {
-      for (let p = 0; p < values.length; p++) values[p] = readScalar(view, i * stride + offsets[p]!, vertex.properties[p]!.type, little);
+      for (let p = 0; p < values.length; p++) values[p] = readPlyScalar(view, i * stride + offsets[p]!, vertex.properties[p]!.type, little);
       store(i);
     }
   }
@@ -194,18 +185,6 @@ export function decodePly(bytes: Uint8Array, name?: string): PlyReadResult {
   return { cloud, comments };
 }
 
-function readScalar(view: DataView, offset: number, type: ScalarType, little: boolean): number {
-  switch (type) {
-    case 'int8': return view.getInt8(offset);
-    case 'uint8': return view.getUint8(offset);
-    case 'int16': return view.getInt16(offset, little);
-    case 'uint16': return view.getUint16(offset, little);
-    case 'int32': return view.getInt32(offset, little);
-    case 'uint32': return view.getUint32(offset, little);
-    case 'float32': return view.getFloat32(offset, little);
-    case 'float64': return view.getFloat64(offset, little);
-  }
-}
 
 /** Byte offset of the 'end_header' keyword at the start of a line, or -1. */
 function findHeaderEnd(bytes: Uint8Array): number {

@@ -17,6 +17,7 @@ import { FormatError, InputError } from '../../core/errors.ts';
 import { createGaussianSet, type GaussianSemantics, type GaussianSet } from '../../core/gaussians.ts';
 import type { PointFrame } from '../../core/points.ts';
 import { gaussiansFromStoredColumns, storedColumnsFromGaussians } from './splat-table.ts';
+import { PLY_TYPE_ALIASES, PLY_TYPE_SIZES, readPlyScalar, type PlyScalarType } from './ply-scalars.ts';
 
 const FRAME_COMMENT_PREFIX = 'anyview frame ';
 const CLASSES_COMMENT_PREFIX = 'anyview classes ';
@@ -42,12 +43,6 @@ export async function encodeSplatPly(set: GaussianSet): Promise<Uint8Array> {
   return bytes;
 }
 
-type ScalarType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
-const TYPE_ALIASES: Readonly<Record<string, ScalarType>> = {
-  char: 'int8', int8: 'int8', uchar: 'uint8', uint8: 'uint8', short: 'int16', int16: 'int16', ushort: 'uint16', uint16: 'uint16',
-  int: 'int32', int32: 'int32', uint: 'uint32', uint32: 'uint32', float: 'float32', float32: 'float32', double: 'float64', float64: 'float64',
-};
-const TYPE_SIZES: Readonly<Record<ScalarType, number>> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
 /** Headers longer than this are not PLY headers (a guard against scanning a huge non-PLY file). */
 const MAX_HEADER_BYTES = 64 * 1024;
 
@@ -55,7 +50,7 @@ interface PlyHeader {
   readonly littleEndian: boolean;
   readonly comments: readonly string[];
   readonly vertexCount: number;
-  readonly properties: readonly { readonly name: string; readonly type: ScalarType }[];
+  readonly properties: readonly { readonly name: string; readonly type: PlyScalarType }[];
   readonly bodyStart: number;
 }
 
@@ -71,7 +66,7 @@ function parseHeader(bytes: Uint8Array, file: string): PlyHeader {
   const bodyStart = end.index + end[0].length;
   let format: string | undefined;
   const comments: string[] = [];
-  const elements: { name: string; count: number; properties: { name: string; type: ScalarType }[]; hasList: boolean }[] = [];
+  const elements: { name: string; count: number; properties: { name: string; type: PlyScalarType }[]; hasList: boolean }[] = [];
   for (const raw of head.slice(0, end.index).split(/\r?\n/).slice(1)) {
     const line = raw.trim();
     if (line === '') continue;
@@ -89,7 +84,7 @@ function parseHeader(bytes: Uint8Array, file: string): PlyHeader {
         const element = elements.at(-1);
         if (element === undefined) throw fail(`PLY property before any element: "${line}".`);
         if (words[1] === 'list') { element.hasList = true; break; }
-        const type = TYPE_ALIASES[words[1] ?? ''];
+        const type = PLY_TYPE_ALIASES[words[1] ?? ''];
         if (type === undefined || words.length !== 3) throw fail(`bad PLY property line "${line}".`);
         element.properties.push({ name: words[2]!, type });
         break;
@@ -109,18 +104,18 @@ function parseHeader(bytes: Uint8Array, file: string): PlyHeader {
 export function decodeSplatPly(bytes: Uint8Array, name = 'splat.ply'): GaussianSet {
   const header = parseHeader(bytes, name);
   const { vertexCount: n, properties, littleEndian, bodyStart } = header;
-  const stride = properties.reduce((sum, p) => sum + TYPE_SIZES[p.type], 0);
+  const stride = properties.reduce((sum, p) => sum + PLY_TYPE_SIZES[p.type], 0);
   // Size check before any allocation: a header that claims billions of vertices fails here.
   const available = bytes.length - bodyStart;
   if (n * stride > available) {
     throw new FormatError(`truncated PLY: the header announces ${n} vertices of ${stride} bytes (${n * stride} bytes), the file has ${available} after the header.`,
       { file: name, byteOffset: bytes.length });
   }
-  const offsets = new Map<string, { offset: number; type: ScalarType }>();
+  const offsets = new Map<string, { offset: number; type: PlyScalarType }>();
   let offset = 0;
   for (const p of properties) {
     offsets.set(p.name, { offset, type: p.type });
-    offset += TYPE_SIZES[p.type];
+    offset += PLY_TYPE_SIZES[p.type];
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + bodyStart, n * stride);
   // Float32 columns: the set is Float32, and ushort labels are exact in Float32.
@@ -128,7 +123,7 @@ export function decodeSplatPly(bytes: Uint8Array, name = 'splat.ply'): GaussianS
     const at = offsets.get(prop);
     if (at === undefined) return undefined;
     const out = new Float32Array(n);
-    for (let i = 0, o = at.offset; i < n; i++, o += stride) out[i] = readScalar(view, o, at.type, littleEndian);
+    for (let i = 0, o = at.offset; i < n; i++, o += stride) out[i] = readPlyScalar(view, o, at.type, littleEndian);
     return out;
   };
   const frameComment = header.comments.find((c) => c.startsWith(FRAME_COMMENT_PREFIX));
@@ -163,15 +158,3 @@ function readSemantics(header: PlyHeader, labelValues: Float32Array | undefined,
   return { labels, classNames };
 }
 
-function readScalar(view: DataView, offset: number, type: ScalarType, little: boolean): number {
-  switch (type) {
-    case 'int8': return view.getInt8(offset);
-    case 'uint8': return view.getUint8(offset);
-    case 'int16': return view.getInt16(offset, little);
-    case 'uint16': return view.getUint16(offset, little);
-    case 'int32': return view.getInt32(offset, little);
-    case 'uint32': return view.getUint32(offset, little);
-    case 'float32': return view.getFloat32(offset, little);
-    case 'float64': return view.getFloat64(offset, little);
-  }
-}
