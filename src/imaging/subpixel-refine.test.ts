@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, refineMatchesSubpixel, SUBPIXEL_FAILURES, type GreyImage } from './subpixel-refine.ts';
+import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, localLinearMaps, refineMatchesSubpixel, SUBPIXEL_FAILURES, type GreyImage } from './subpixel-refine.ts';
 
 /** A smooth, non-periodic texture (sum of oblique waves, wavelengths 7-23 px): every window has corners. */
 function texture(x: number, y: number): number {
@@ -97,6 +97,20 @@ describe('refineMatchesSubpixel', () => {
     assert.notEqual(wrong.status[0], 0);
     // A failed match keeps its input position.
     assert.deepEqual([...wrong.points], [...at]);
+  });
+
+  it('localLinearMaps recovers a global affine map from noisy neighbouring matches, and gives the identity with too few', () => {
+    const l = [1.2, -0.15, 0.1, 0.9];
+    const ref: number[] = [], tgt: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const x = 40 + ((i * 37) % 500), y = 30 + ((i * 53) % 400);
+      // Deterministic +-0.5 px noise, like keypoints from a downscaled image.
+      ref.push(x, y);
+      tgt.push(l[0]! * x + l[1]! * y + 7 + 0.5 * Math.sin(i * 1.7), l[2]! * x + l[3]! * y - 3 + 0.5 * Math.cos(i * 2.3));
+    }
+    const maps = localLinearMaps(Float64Array.from(ref), Float64Array.from(tgt), 24);
+    for (let i = 0; i < 200; i++) for (let k = 0; k < 4; k++) assert.ok(Math.abs(maps[4 * i + k]! - l[k]!) < 0.05, `match ${i} entry ${k}: ${maps[4 * i + k]}`);
+    assert.deepEqual([...localLinearMaps(Float64Array.of(1, 2, 5, 9), Float64Array.of(3, 3, 8, 1))], [1, 0, 0, 1, 1, 0, 0, 1]);
   });
 
   it('converts RGB to Rec. 601 luma codes', () => {
