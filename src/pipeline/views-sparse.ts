@@ -20,6 +20,8 @@ import { reconstructIncremental, reconstructWithKnownPoses, type IncrementalOpti
 import { autoPairStrategy, selectPairs, type PairStrategy } from '../sfm/pair-selection.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
 import { filterPairsByRotationCycles } from '../sfm/view-graph.ts';
+import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage, type SubpixelWarp } from '../imaging/subpixel-refine.ts';
+import { refineTrackKeypoints, type RefinementFailurePolicy } from './views-refine.ts';
 import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } from './camera-prior.ts';
 import type { ModelLocations } from './depth-estimator.ts';
 import {
@@ -45,7 +47,24 @@ export interface SparseOptions {
   readonly seed: number;
   /** Structure-from-motion settings beyond the defaults. */
   readonly sfm?: IncrementalOptions;
+  /** Full-resolution sub-pixel refinement of the verified matches before structure from motion. */
+  readonly matchRefinement?: MatchRefinementOptions;
 }
+
+export interface MatchRefinementOptions {
+  readonly warp: SubpixelWarp | 'none';
+  readonly halfWindowPx: number;
+  readonly minNcc: number;
+  readonly onFailure: RefinementFailurePolicy;
+}
+
+/**
+ * Off by default: on DTU scan24 (5 seeds) it lowered the rotation error on some seeds but lost a view on most
+ * with 'drop', and was no better than without it with 'keep' (docs/BENCHMARKS.md, "Multi-view cameras").
+ */
+export const DEFAULT_MATCH_REFINEMENT: MatchRefinementOptions = Object.freeze({
+  warp: 'none', halfWindowPx: 7, minNcc: 0.8, onFailure: 'drop',
+});
 
 export interface SparseView {
   readonly path: string;
@@ -113,6 +132,9 @@ export async function reconstructSparse(
   const views: SparseView[] = [];
   const intrinsics: Intrinsics[] = [];
   const colors: Uint8Array[] = [];
+  const refinement = options.matchRefinement ?? DEFAULT_MATCH_REFINEMENT;
+  // Grey full-resolution copies (1 byte a pixel) for the refinement, which runs after all pairs are verified.
+  const greys: (GreyImage | undefined)[] = [];
   const seen = new Map<string, string>();
   for (const [i, file] of paths.entries()) {
     throwIfAborted(context.signal);
@@ -133,6 +155,7 @@ export async function reconstructSparse(
     });
     intrinsics.push(prior.intrinsics);
     colors.push(keypointColors(image, features.keypoints));
+    greys.push(refinement.warp !== 'none' ? greyFromInterleaved(image.width, image.height, image.channels, image.data) : undefined);
     context.onProgress?.({ stage: 'features', done: i + 1, total: paths.length, unit: 'images', item: file });
   }
   const featuresMs = performance.now() - t0;
@@ -167,15 +190,27 @@ export async function reconstructSparse(
 
   // 3. Structure from motion.
   const t2 = performance.now();
-  const sfmViews: SfmView[] = views.map((v, i) => ({
+  let sfmViews: SfmView[] = views.map((v, i) => ({
     index: i, name: v.name, intrinsics: intrinsics[i]!, keypoints: v.features.keypoints, keypointColors: colors[i]!,
   }));
   const anyPrior = active.some((i) => !calibrated(i));
+  // Matches are refined after the loop check, which weighs pairs by their verified match counts.
+  const refine = (pairs: readonly VerifiedPair[]): VerifiedPair[] => {
+    if (refinement.warp === 'none') return [...pairs];
+    const r = refineTrackKeypoints(sfmViews, greys, pairs, {
+      ...DEFAULT_SUBPIXEL_OPTIONS, warp: refinement.warp, halfWindowPx: refinement.halfWindowPx, minNcc: refinement.minNcc,
+    }, refinement.onFailure);
+    sfmViews = sfmViews.map((v, i) => ({ ...v, keypoints: r.keypoints[i]! }));
+    greys.length = 0;
+    log?.debug(`match refinement: ${r.refined} observations refined (median shift ${r.medianShiftPx.toFixed(2)} px), ${r.failed} failed`);
+    return [...r.pairs];
+  };
   let kept: VerifiedPair[] = verified, rejected: VerifiedPair[] = [];
   let reconstruction: Reconstruction;
   if (options.knownPoses) {
     // Known cameras decide geometry; triangulation's support test drops the matches that do not fit them.
-    reconstruction = reconstructWithKnownPoses(sfmViews, verified, options.knownPoses, { seed: options.seed, ...options.sfm }, context);
+    const refined = refine(verified);
+    reconstruction = reconstructWithKnownPoses(sfmViews, refined, options.knownPoses, { seed: options.seed, ...options.sfm }, context);
   } else {
     // Pairs of repeated or symmetric structure pass two-view verification with a wrong pose; loops expose them.
     // A focal prior makes every relative rotation a little wrong, so loops close less tightly.
@@ -183,7 +218,8 @@ export async function reconstructSparse(
     for (const pair of rejected) {
       log?.debug(`pair ${views[pair.view0]!.name} - ${views[pair.view1]!.name}: rejected, its relative rotation closes no consistent loop`);
     }
-    reconstruction = reconstructIncremental(sfmViews, kept, {
+    const refined = refine(kept);
+    reconstruction = reconstructIncremental(sfmViews, refined, {
       seed: options.seed,
       refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
       ...options.sfm,
@@ -195,3 +231,4 @@ export async function reconstructSparse(
     timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs },
   };
 }
+
