@@ -31,6 +31,7 @@ import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type Unit
 import { defaultStride, type FrameWindow } from '../video/windows.ts';
 import { depthOutputSpecFor } from '../models/depth-adapter.ts';
 import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
+import type { DepthRunTimings } from '../models/depth-adapter.ts';
 import { depthEstimatorFor, openDepthModel, type ModelLocations } from './depth-estimator.ts';
 import { intrinsicsFor, OUTPUT_SUFFIX } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
@@ -59,6 +60,12 @@ export interface VideoJobOptions {
    * every S frames (default T/2). Ignored for per-frame image models.
    */
   readonly window?: { readonly frames?: number; readonly stride?: number };
+  /**
+   * Frames per model run for a per-frame image model (default 1): N consecutive frames go through one
+   * session.run when the model's batch dimension is dynamic, with the same results as one by one. A model with a
+   * batch of 1 runs frame by frame (a warning says so). Ignored for video models, which take their window.
+   */
+  readonly batchFrames?: number;
 }
 
 export interface VideoFrameRecord {
@@ -67,7 +74,9 @@ export interface VideoFrameRecord {
   readonly files: Readonly<Partial<Record<VideoFrameFormat, string>>>;
   /** aligned = scale * predicted + shift, the map this frame was given. */
   readonly alignment: UnitFit;
-  readonly timingsMs: { readonly inference: number; readonly preprocess: number; readonly postprocess: number };
+  readonly timingsMs: {
+    readonly inference: number; readonly preprocess: number; readonly postprocess: number;
+  };
 }
 
 export interface VideoJobSummary {
@@ -77,7 +86,11 @@ export interface VideoJobSummary {
   readonly fps: number;
   readonly width: number;
   readonly height: number;
-  readonly model: { readonly id: string; readonly kind: DepthKind; readonly device: string };
+  readonly model: {
+    readonly id: string; readonly kind: DepthKind; readonly device: string;
+    /** Frames per session.run: the window for a video model, the batch for an image model. */
+    readonly framesPerRun: number;
+  };
   readonly alignment: {
     readonly unit: AlignmentUnit;
     readonly space: string;
@@ -154,7 +167,7 @@ interface WindowModel {
   readonly unit: AlignmentUnit;
   readonly windowFrames: number;
   readonly windowStride: number;
-  estimate(frames: readonly Image<Uint8Array>[]): Promise<{ depths: Depth[]; timingsMs: VideoFrameRecord['timingsMs'] }>;
+  estimate(frames: readonly Image<Uint8Array>[]): Promise<{ depths: Depth[]; timingsMs: DepthRunTimings }>;
 }
 
 /** Video Depth Anything uses windows of 32 frames. */
@@ -183,11 +196,23 @@ async function openVideoOrImageModel(backend: InferenceBackend, options: VideoJo
     };
   }
   const estimator = depthEstimatorFor(opened, options.depth, context);
+  const asked = options.batchFrames ?? 1;
+  if (!(Number.isInteger(asked) && asked >= 1)) throw new InputError(`the batch must be a positive whole number of frames, got ${asked}.`);
+  let batch = asked;
+  if (batch > 1 && estimator.batch !== 'dynamic') {
+    context.log?.warn(`${estimator.modelId} declares a batch of 1 (its ONNX input or output shape), so --batch ${batch} cannot apply; running frame by frame.`);
+    batch = 1;
+  }
   return {
-    id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: 1, windowStride: 1,
-    estimate: async ([image]) => {
-      const e = await estimator.estimate(image!, intrinsicsFor(image!, options.depth.camera).intrinsics, context);
-      return { depths: [e.depth], timingsMs: e.timingsMs };
+    id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: batch, windowStride: batch,
+    estimate: async (images) => {
+      const intrinsics = intrinsicsFor(images[0]!, options.depth.camera).intrinsics;
+      if (images.length === 1) {
+        const e = await estimator.estimate(images[0]!, intrinsics, context);
+        return { depths: [e.depth], timingsMs: e.timingsMs };
+      }
+      const r = await estimator.estimateBatch(images, intrinsics, context);
+      return { depths: r.depths, timingsMs: r.timingsMs };
     },
   };
 }
@@ -252,12 +277,15 @@ export async function runVideoJob(
     const windowFrames = pending.filter((f) => f.index >= window.start && f.index < window.end);
     const result = await model.estimate(windowFrames.map((f) => f.image));
     firstRunDone ??= { at: performance.now(), frames: window.end };
-    const perFrame = { ...result.timingsMs, inference: result.timingsMs.inference / windowFrames.length };
+    // A run's times are shared by its frames (a video model's window, an image model's batch).
+    const n = windowFrames.length;
+    const perFrame = { inference: result.timingsMs.inference / n, preprocess: result.timingsMs.preprocess / n, postprocess: result.timingsMs.postprocess / n };
     for (const f of windowFrames) if (!timings.has(f.index)) timings.set(f.index, perFrame);
     for (const aligned of aligner.push(window, result.depths)) await emit(aligned);
     lastWindow = window;
-    // Keep the last full window: the final window may be moved back over it.
-    pending = pending.slice(-model.windowFrames);
+    // A video model keeps its last full window: the final window may be moved back over it. An image model's
+    // batches do not overlap.
+    pending = model.unit === 'window' ? pending.slice(-model.windowFrames) : [];
   };
 
   try {
@@ -288,7 +316,9 @@ export async function runVideoJob(
       context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input, ...(expectedFrames !== undefined ? { total: Math.max(expectedFrames, count) } : {}) });
     }
     if (count > 0 && (lastWindow === undefined || lastWindow.end < count)) {
-      await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: Math.max(0, count - model.windowFrames), end: count });
+      // A video model's last window is moved back to be full; an image model's last batch is just shorter.
+      const start = model.unit === 'frame' ? lastWindow?.end ?? 0 : Math.max(0, count - model.windowFrames);
+      await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start, end: count });
     }
     for (const aligned of aligner.finish()) await emit(aligned);
     await metadataFile.close();
@@ -300,7 +330,7 @@ export async function runVideoJob(
     const steadyFrames = firstRunDone !== undefined ? count - firstRunDone.frames : 0;
     return {
       input, source, numFrames: count, fps, width: size!.width, height: size!.height,
-      model: { id: model.id, kind: model.kind, device: model.device },
+      model: { id: model.id, kind: model.kind, device: model.device, framesPerRun: model.windowFrames },
       alignment: {
         unit: model.unit,
         space: model.kind === 'disparity' ? 'disparity, scale and shift' : model.kind === 'relativeDepth' ? 'depth, scale' : 'none (metric)',

@@ -151,3 +151,28 @@ test('the other real clips end to end: DAVIS rollercoaster (24 fps mp4) and the 
     assert.ok(summary.steadyMsPerFrame > 0);
   }
 });
+
+test('--batch N runs an image model N frames at a time with the frame-by-frame results; a batch-1 model falls back with a warning', { skip }, async () => {
+  // batchMix scales each frame by exp(mean of its own input): a batch that mixed frames up would show. 10 frames
+  // in batches of 4: runs of 4, 4 and a shorter last one of 2.
+  const run = async (batch: number, model: string) => {
+    const out = await tmp(`batch${batch}`);
+    const r = await runCli(['video', CLIP, '--model', model, '--max-frames', '10', '--max-side', '160', '--batch', String(batch), '--format', 'npy', '--video', 'none', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return { out, summary: JSON.parse(r.stdout), stderr: r.stderr };
+  };
+  const one = await run(1, models.batchMix);
+  const four = await run(4, models.batchMix);
+  assert.deepEqual([one.summary.model.framesPerRun, four.summary.model.framesPerRun, four.summary.numFrames], [1, 4, 10]);
+  for (let i = 0; i < 10; i++) {
+    const name = `frames/${String(i).padStart(6, '0')}_depth.npy`;
+    const a = decodeNpy(await readFile(path.join(one.out, name))).data as Float32Array;
+    const b = decodeNpy(await readFile(path.join(four.out, name))).data as Float32Array;
+    let worst = 0, largest = 0;
+    for (let k = 0; k < a.length; k++) { worst = Math.max(worst, Math.abs(a[k]! - b[k]!)); largest = Math.max(largest, Math.abs(a[k]!)); }
+    assert.ok(worst <= 1e-5 * largest, `frame ${i}: batch 4 vs 1 differ by ${worst}`);
+  }
+  const fallback = await run(4, models.passthroughHf);
+  assert.equal(fallback.summary.model.framesPerRun, 1);
+  assert.match(fallback.stderr, /batch of 1.*--batch 4.*frame by frame/);
+});

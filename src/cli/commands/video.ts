@@ -33,6 +33,7 @@ export interface VideoFlags {
   folderFps: number;
   window?: number;
   stride?: number;
+  batch?: number;
   threads?: number;
   device: 'cpu' | 'cuda' | 'auto';
   json: boolean;
@@ -60,6 +61,7 @@ export function videoOptionsFromFlags(flags: VideoFlags, allowDownload: boolean)
     output: { dir: flags.out, frameFormats: flags.format, video: flags.video, colormap: flags.colormap },
     folderFps: flags.folderFps,
     window: { ...(flags.window !== undefined ? { frames: flags.window } : {}), ...(flags.stride !== undefined ? { stride: flags.stride } : {}) },
+    ...(flags.batch !== undefined ? { batchFrames: flags.batch } : {}),
   };
 }
 
@@ -83,7 +85,7 @@ export async function runVideoCommand(input: string, flags: VideoFlags): Promise
 
 function printSummary(s: VideoJobSummary): void {
   process.stdout.write(`${s.model.id} (${s.model.kind}) on ${s.model.device}: ${s.numFrames} frames of ${s.width}x${s.height} at ${s.fps} fps, `
-    + `${s.alignment.window !== null ? `windows of ${s.alignment.window.frames} every ${s.alignment.window.stride} frames` : 'aligned frame to frame'} (${s.alignment.space})\n`);
+    + `${s.alignment.window !== null ? `windows of ${s.alignment.window.frames} every ${s.alignment.window.stride} frames` : `aligned frame to frame${s.model.framesPerRun > 1 ? `, run in batches of ${s.model.framesPerRun}` : ''}`} (${s.alignment.space})\n`);
   process.stdout.write(`  frames: ${s.outputs.frames}\n  metadata: ${s.outputs.metadata}\n${s.outputs.video !== null ? `  video: ${s.outputs.video}\n` : ''}`);
   process.stdout.write(`${(s.totalMs / 1000).toFixed(2)} s (${s.framesPerSecond.toFixed(2)} frames/s) -> ${s.outputs.dir}\n`);
 }
@@ -104,6 +106,7 @@ export function videoCommand(): Command {
     .option('--folder-fps <n>', 'frame rate of a folder of frames', parsePositiveNumber('--folder-fps'), 30)
     .option('--window <T>', 'frames per window for a video model (default: the model\'s, else 32)', parsePositiveInt('--window'))
     .option('--stride <S>', 'frames between window starts for a video model (default T/2)', parsePositiveInt('--stride'))
+    .option('--batch <N>', 'frames per run for an image model whose ONNX batch dimension is dynamic (same results, one run per N frames; a batch-1 model runs frame by frame with a warning)', parsePositiveInt('--batch'))
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false)
     .action(async (input: string, flags: VideoFlags) => {
