@@ -27,12 +27,13 @@ import { classifyInput, listImagesInFolder } from '../io/inputs.ts';
 import { decodeVideoFrames, probeVideo, type VideoDecodeOptions } from '../io/video-decode.ts';
 import { createVideoEncoder, type VideoEncoder } from '../io/video-encode.ts';
 import type { InferenceBackend } from '../models/backend.ts';
-import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type UnitFit } from '../video/temporal-alignment.ts';
+import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type FrameCorrespondences, type UnitFit } from '../video/temporal-alignment.ts';
 import { defaultStride, type FrameWindow } from '../video/windows.ts';
 import { depthOutputSpecFor } from '../models/depth-adapter.ts';
 import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
 import type { DepthRunTimings } from '../models/depth-adapter.ts';
 import { depthEstimatorFor, openDepthModel, type ModelLocations } from './depth-estimator.ts';
+import { DEFAULT_FRAME_MATCH_OPTIONS, openFrameMatcher, type AlignMatches, type FrameMatcher } from './frame-matches.ts';
 import { intrinsicsFor, OUTPUT_SUFFIX } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
@@ -66,6 +67,12 @@ export interface VideoJobOptions {
    * batch of 1 runs frame by frame (a warning says so). Ignored for video models, which take their window.
    */
   readonly batchFrames?: number;
+  /**
+   * How a per-frame image model's frames are related to their predecessor for alignment: 'none' (default) fits
+   * the same pixel of both frames; 'xfeat' fits XFeat matches between them (pipeline/frame-matches.ts), which
+   * follows the points when the camera moves. Ignored for video models (windows are aligned on shared frames).
+   */
+  readonly alignment?: { readonly matches?: AlignMatches; readonly featureModel?: string };
 }
 
 export interface VideoFrameRecord {
@@ -76,6 +83,8 @@ export interface VideoFrameRecord {
   readonly alignment: UnitFit;
   readonly timingsMs: {
     readonly inference: number; readonly preprocess: number; readonly postprocess: number;
+    /** Feature extraction and matching with the previous frame, with --align-matches xfeat. */
+    readonly matching?: number;
   };
 }
 
@@ -93,6 +102,8 @@ export interface VideoJobSummary {
   };
   readonly alignment: {
     readonly unit: AlignmentUnit;
+    /** What frame-to-frame alignment fits on: the same pixels, or feature matches. */
+    readonly matches: AlignMatches;
     readonly space: string;
     /** For a video model: the window length and stride used. */
     readonly window: { readonly frames: number; readonly stride: number } | null;
@@ -227,6 +238,19 @@ export async function runVideoJob(
   const model = await openVideoOrImageModel(backend, options, locations, context);
   const { frames, fps, source, expectedFrames } = await openFrames(input, options, context);
   const aligner = createTemporalAligner({ unit: model.unit });
+  let frameMatcher: FrameMatcher | undefined;
+  if ((options.alignment?.matches ?? 'none') === 'xfeat') {
+    if (model.unit === 'window') {
+      context.log?.warn('--align-matches applies to per-frame image models; a video model\'s windows are aligned on the frames they share. Ignored.');
+    } else {
+      frameMatcher = await openFrameMatcher(backend, {
+        ...DEFAULT_FRAME_MATCH_OPTIONS,
+        ...(options.alignment?.featureModel !== undefined ? { modelIdOrPath: options.alignment.featureModel } : {}),
+        allowDownload: options.depth.model.allowDownload,
+        ...(options.depth.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.depth.runtime.intraOpThreads } : {}),
+      }, locations, context);
+    }
+  }
   // frames.jsonl is appended to as frames finish (under a temporary name, renamed at the end), not held in memory.
   const metadata = path.join(dir, 'frames.jsonl');
   const metadataTemp = path.join(dir, `.frames.jsonl.${process.pid}.tmp`);
@@ -281,7 +305,17 @@ export async function runVideoJob(
     const n = windowFrames.length;
     const perFrame = { inference: result.timingsMs.inference / n, preprocess: result.timingsMs.preprocess / n, postprocess: result.timingsMs.postprocess / n };
     for (const f of windowFrames) if (!timings.has(f.index)) timings.set(f.index, perFrame);
-    for (const aligned of aligner.push(window, result.depths)) await emit(aligned);
+    // Image model only: every frame of the batch is new, each matched with the one before it.
+    let correspondences: (FrameCorrespondences | undefined)[] | undefined;
+    if (frameMatcher !== undefined) {
+      correspondences = [];
+      for (const f of windowFrames) {
+        const r = await frameMatcher.next(f.image, context);
+        correspondences.push(r.correspondences);
+        timings.set(f.index, { ...timings.get(f.index)!, matching: r.ms });
+      }
+    }
+    for (const aligned of aligner.push(window, result.depths, correspondences)) await emit(aligned);
     lastWindow = window;
     // A video model keeps its last full window: the final window may be moved back over it. An image model's
     // batches do not overlap.
@@ -333,6 +367,7 @@ export async function runVideoJob(
       model: { id: model.id, kind: model.kind, device: model.device, framesPerRun: model.windowFrames },
       alignment: {
         unit: model.unit,
+        matches: frameMatcher !== undefined ? 'xfeat' : 'none',
         space: model.kind === 'disparity' ? 'disparity, scale and shift' : model.kind === 'relativeDepth' ? 'depth, scale' : 'none (metric)',
         window: model.unit === 'window' ? { frames: model.windowFrames, stride: model.windowStride } : null,
         colorRange,

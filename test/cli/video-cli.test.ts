@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
-import { SHARED_DATA_DIR } from '../helpers/paths.ts';
+import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../helpers/paths.ts';
 import { ensureTestModels, type TestModels } from '../helpers/test-models.ts';
 import { decodeNpy } from '../../src/io/formats/npy.ts';
 import { decodeDepthPng16 } from '../../src/io/formats/depth-png16.ts';
@@ -175,4 +175,27 @@ test('--batch N runs an image model N frames at a time with the frame-by-frame r
   const fallback = await run(4, models.passthroughHf);
   assert.equal(fallback.summary.model.framesPerRun, 1);
   assert.match(fallback.stderr, /batch of 1.*--batch 4.*frame by frame/);
+});
+
+test('--align-matches xfeat fits each frame on XFeat matches with the previous one (the real network); a video model ignores it', { skip }, async () => {
+  const env = { ANYVIEW_MODEL_DIR: SHARED_MODELS_DIR };
+  const out = await tmp('matches');
+  const r = await runCli(['video', CLIP, '--model', models.passthroughHf, '--max-frames', '8', '--max-side', '427', '--align-matches', 'xfeat',
+    '--format', 'npy', '--video', 'none', '--out', out, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual([summary.alignment.unit, summary.alignment.matches, summary.numFrames], ['frame', 'xfeat', 8]);
+  const lines = (await readFile(path.join(out, 'frames.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.every((l) => l.timingsMs.matching > 0));
+  // Fitted on the matches (at most the 1024 keypoints kept), not on the ~20000 sampled pixels of a same-pixel fit.
+  for (const l of lines.slice(1)) assert.ok(l.alignment.numSamples >= 30 && l.alignment.numSamples <= 1024 && l.alignment.scale > 0, JSON.stringify(l.alignment));
+  const perFrame = lines.slice(1).map((l) => l.timingsMs.matching);
+  console.log(`DAVIS lady-running 427x240: XFeat features + matching ${Math.round(perFrame.reduce((a, b) => a + b, 0) / perFrame.length)} ms/frame, `
+    + `${Math.round(lines.slice(1).reduce((a, l) => a + l.alignment.numSamples, 0) / (lines.length - 1))} matches/frame`);
+
+  const video = await runCli(['video', CLIP, '--model', models.videoMix, '--max-frames', '6', '--window', '4', '--max-side', '160', '--align-matches', 'xfeat',
+    '--video', 'none', '--out', await tmp('matches-video'), '--json'], { env });
+  assert.equal(video.code, 0, video.stderr);
+  assert.equal(JSON.parse(video.stdout).alignment.matches, 'none');
+  assert.match(video.stderr, /--align-matches applies to per-frame image models/);
 });
