@@ -132,7 +132,8 @@ async function main(): Promise<Record<string, unknown>> {
     const estimate = { depth: createDepth({ kind: 'disparity', width, height, data }), network: { width: 924, height: 518 }, timingsMs: { preprocess: 0, inference: 0, postprocess: 0 } };
     const outDir = await mkdtemp(path.join(os.tmpdir(), 'anyview-bench-write-'));
     const options = jobOptions(modelArg, outDir);
-    const estimator = { modelId: 'smooth', modelPath: modelArg, spec: undefined, outputKind: 'disparity' as const, license: undefined, device: 'cpu', staticInput: undefined, estimate: async () => estimate };
+    const estimator = { modelId: 'smooth', modelPath: modelArg, spec: undefined, outputKind: 'disparity' as const, license: undefined, device: 'cpu', staticInput: undefined, estimate: async () => estimate,
+      batch: 'one' as const, estimateBatch: async () => ({ depths: [estimate.depth], network: estimate.network, timingsMs: estimate.timingsMs }) };
     const timesMs = await timeRuns(async () => { await writeDepthOutputs(path.join(outDir, 'smooth'), input, image, estimate, estimator, options, undefined); });
     await rm(outDir, { recursive: true, force: true });
     return { timesMs };

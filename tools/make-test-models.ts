@@ -57,6 +57,12 @@ export interface TestModels {
    * * mix, per frame. Every window gets its own scale, as a relative video model's windows do.
    */
   readonly videoMix: string;
+  /**
+   * A batched image model: pixel_values [batch,3,height,width] -> predicted_depth [batch,height,width] =
+   * exp(mean of that image's input) * mix. Each image's output depends on the whole image but on no other
+   * image of the batch, as a real network's does.
+   */
+  readonly batchMix: string;
   /** Root to set as Transformers.js `env.localModelPath`. */
   readonly hfLocalModelRoot: string;
   /** Model id under hfLocalModelRoot, for `pipeline('depth-estimation', hfPassthroughModelId)`. */
@@ -161,6 +167,17 @@ function buildVideoMix(): Uint8Array {
   return g.toBytes();
 }
 
+function buildBatchMix(): Uint8Array {
+  const g = new GraphBuilder({ graphName: 'batch_mix' });
+  const image = g.input('pixel_values', 'float32', ['batch', 3, 'height', 'width']);
+  const mix = squeezeChannel(g, addMix(g, image));
+  // [batch,1,1,1] -> [batch,1,1]: one scale per image, broadcast over its height and width.
+  const imageMean = g.op('ReduceMean', [image], { axes: [1, 2, 3], keepdims: 1 });
+  const imageScale = squeezeChannel(g, g.op('Exp', [imageMean]));
+  g.output(g.op('Mul', [mix, imageScale]), 'float32', ['batch', 'height', 'width'], 'predicted_depth');
+  return g.toBytes();
+}
+
 /** The config.json of onnx-community/depth-anything-v2-small (= depth-anything/Depth-Anything-V2-Small-hf). */
 export const DEPTH_ANYTHING_V2_SMALL_CONFIG = {
   _name_or_path: 'depth-anything/Depth-Anything-V2-Small-hf',
@@ -246,6 +263,7 @@ function buildAll(): Record<ModelFileName, Uint8Array> {
     badOutputChannels: buildBadOutputChannels(),
     notAModel: new TextEncoder().encode('This is a text file, not an ONNX model.\n'),
     videoMix: buildVideoMix(),
+    batchMix: buildBatchMix(),
   };
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelError } from '../core/errors.ts';
 import type { TensorInfo } from './backend.ts';
-import { depthPlaneFromOutput, detectDepthContract } from './contract.ts';
+import { depthPlaneFromOutput, depthPlanesFromOutput, detectDepthContract } from './contract.ts';
 import { getModelSpec } from './registry.ts';
 
 const FILE = '/models/x.onnx';
@@ -57,5 +57,30 @@ describe('detectDepthContract (declared metadata)', () => {
         return true;
       });
     }
+  });
+});
+
+describe('batch dimension', () => {
+  it('is dynamic only when both the image input and the depth output declare a symbolic batch', () => {
+    const batchOf = (inDims: TensorInfo['dims'], outDims: TensorInfo['dims']) => detectDepthContract(session([image('image', inDims)], [depth('depth', outDims)])).batch;
+    assert.equal(batchOf(['batch_size', 3, 'h', 'w'], ['batch_size', 'h', 'w']), 'dynamic'); // onnx-community DA-V2 export
+    assert.equal(batchOf(['n', 3, 'h', 'w'], ['n', 1, 'h', 'w']), 'dynamic');
+    assert.equal(batchOf([1, 3, 518, 518], [1, 518, 518]), 'one'); // fabio-sim export
+    assert.equal(batchOf(['n', 3, 'h', 'w'], [1, 'h', 'w']), 'one');
+    assert.equal(batchOf([1, 3, 'h', 'w'], ['n', 'h', 'w']), 'one');
+    assert.equal(batchOf(undefined, undefined), 'one');
+  });
+
+  it('depthPlanesFromOutput splits [N,H,W] and [N,1,H,W] into N copied planes, and refuses another count', () => {
+    const contract = detectDepthContract(session([image('image', ['n', 3, 'h', 'w'])], [depth('depth', ['n', 'h', 'w'])]));
+    const data = Float32Array.from({ length: 3 * 2 * 4 }, (_, i) => i);
+    for (const dims of [[3, 2, 4], [3, 1, 2, 4]]) {
+      const planes = depthPlanesFromOutput(contract, { depth: { dtype: 'float32', dims, data } }, 3);
+      assert.deepEqual(planes.map((p) => [p.width, p.height, p.data[0], p.data.length]), [[4, 2, 0, 8], [4, 2, 8, 8], [4, 2, 16, 8]]);
+      planes[1]!.data[0] = -1;
+      assert.equal(data[8], 8, 'a plane is a copy');
+    }
+    assert.throws(() => depthPlanesFromOutput(contract, { depth: { dtype: 'float32', dims: [3, 2, 4], data } }, 2), /batch of 2/);
+    assert.throws(() => depthPlanesFromOutput(contract, { depth: { dtype: 'float32', dims: [3, 2, 2, 2], data } }, 3), ModelError);
   });
 });

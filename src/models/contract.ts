@@ -25,7 +25,15 @@ export interface DepthContract {
   readonly staticInput: { readonly width: number; readonly height: number } | undefined;
   /** Where the names came from: the registry spec (or the file's own entry) or detection on the file. */
   readonly namesFrom: 'spec' | 'file';
+  /**
+   * 'dynamic' when the file declares a symbolic batch dimension on both the image input and the depth output,
+   * so that one run can take several images (runDepthModelBatch); 'one' otherwise, an undeclared shape
+   * included (the file does not promise more than one).
+   */
+  readonly batch: BatchDimension;
 }
+
+export type BatchDimension = 'dynamic' | 'one';
 
 const IMAGE_DTYPES: readonly string[] = ['float32', 'float16'];
 const DEPTH_OUTPUT_DTYPES: readonly string[] = ['float32', 'float16', 'float64'];
@@ -114,6 +122,12 @@ function pickOutput(session: Pick<ModelSession, 'modelPath' | 'outputs'>, names:
     + `and none is named ${PREFERRED_OUTPUT_NAMES.join(' / ')}; expected ${EXPECTED_OUTPUT}.`, { file });
 }
 
+/** A declared, symbolic (or -1) leading dimension: the model takes any batch. */
+function hasDynamicBatch(info: TensorInfo): boolean {
+  const first = info.dims?.[0];
+  return info.dims !== undefined && info.dims.length > 0 && typeof first !== 'number';
+}
+
 function staticInputOf(file: string, info: TensorInfo): DepthContract['staticInput'] {
   const dims = info.dims;
   if (dims === undefined) return undefined;
@@ -151,6 +165,7 @@ export function detectDepthContract(
     outputLayout,
     staticInput,
     namesFrom: input.fromSpec && output.fromSpec ? 'spec' : 'file',
+    batch: hasDynamicBatch(input.info) && hasDynamicBatch(output.info) ? 'dynamic' : 'one',
   };
 }
 
@@ -174,4 +189,25 @@ export function depthPlaneFromOutput(contract: DepthContract, outputs: Readonly<
   const height = dims[dims.length - 2]!;
   const width = dims[dims.length - 1]!;
   return { width, height, data: tensor.data as Float32Array };
+}
+
+/**
+ * The `count` depth planes of a batched run's output ([N,H,W] or [N,1,H,W]), each its own copy (a frame's depth
+ * then does not keep the whole batch alive);
+ * ModelError when the shape does not hold `count` planes.
+ */
+export function depthPlanesFromOutput(contract: DepthContract, outputs: Readonly<Record<string, Tensor>>, count: number): DepthPlane[] {
+  const tensor = outputs[contract.outputName];
+  const file = contract.modelPath;
+  if (tensor === undefined) throw new ModelError(`the run produced no output "${contract.outputName}".`, { file });
+  if (tensor.dtype !== 'float32') throw new ModelError(`output "${contract.outputName}" is ${tensor.dtype}; expected float32.`, { file });
+  const dims = tensor.dims;
+  if (!((dims.length === 3 && dims[0] === count) || (dims.length === 4 && dims[0] === count && dims[1] === 1))) {
+    throw new ModelError(`output "${contract.outputName}" has shape [${dims.join(', ')}] for a batch of ${count}; expected [${count}, height, width] or [${count}, 1, height, width].`, { file });
+  }
+  const height = dims[dims.length - 2]!;
+  const width = dims[dims.length - 1]!;
+  const data = tensor.data as Float32Array;
+  const plane = width * height;
+  return Array.from({ length: count }, (_, n) => ({ width, height, data: data.slice(n * plane, (n + 1) * plane) }));
 }

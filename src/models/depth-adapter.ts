@@ -8,12 +8,12 @@ import type { RunContext } from '../core/context.ts';
 import { createDepth, type Depth, type DepthKind } from '../core/depth.ts';
 import type { Image } from '../core/image.ts';
 import type { Intrinsics } from '../core/camera.ts';
-import { InputError } from '../core/errors.ts';
+import { InputError, ModelError } from '../core/errors.ts';
 import { resizeNormalizeToNchw } from '../imaging/resize-bicubic.ts';
 import { resizeBilinear } from '../imaging/resize-bilinear.ts';
 import type { ResizeWorkspace } from '../imaging/kernels/resize-kernels.ts';
 import type { ModelSession } from './backend.ts';
-import { depthPlaneFromOutput, type DepthContract } from './contract.ts';
+import { depthPlaneFromOutput, depthPlanesFromOutput, type DepthContract, type DepthPlane } from './contract.ts';
 import { DEPTH_ANYTHING_PREPROCESS } from './depth-anything.ts';
 import { DA3_METRIC_SCALE } from './depth-anything-3.ts';
 import type { DepthModelSpec, DepthOutputSpec, ImagePreprocessSpec } from './model-spec.ts';
@@ -128,8 +128,19 @@ export async function runDepthModel(
     }
   }
   const t2 = performance.now();
-  const plane = depthPlaneFromOutput(contract, outputs);
-  // The official postprocess: bilinear, align_corners=True, from the output size back to the image size.
+  const depth = postprocessPlane(depthPlaneFromOutput(contract, outputs), image, net, request);
+  const t3 = performance.now();
+  return { depth, network: net, timingsMs: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 } };
+}
+
+/** The official postprocess of one output plane: back to the image size, then the output's meaning. */
+function postprocessPlane(
+  plane: DepthPlane,
+  image: { readonly width: number; readonly height: number },
+  net: { readonly width: number; readonly height: number },
+  request: Pick<DepthRunRequest, 'intrinsics' | 'output'>,
+): Depth {
+  // Bilinear, align_corners=True, from the output size back to the image size.
   const full = plane.width === image.width && plane.height === image.height
     ? plane.data
     : resizeBilinear(plane, image.width, image.height, { alignCorners: true, workspace: request.resizeWorkspace }).data;
@@ -137,7 +148,54 @@ export async function runDepthModel(
   const focalPxAtNetwork = request.intrinsics !== undefined
     ? ((request.intrinsics.fxPx * net.width) / image.width + (request.intrinsics.fyPx * net.height) / image.height) / 2
     : undefined;
-  const depth = interpretDepthOutput(full, image.width, image.height, request.output, focalPxAtNetwork);
+  return interpretDepthOutput(full, image.width, image.height, request.output, focalPxAtNetwork);
+}
+
+export interface DepthBatchRequest extends Omit<DepthRunRequest, 'image'> {
+  /** Images of one size (video frames), one camera: `intrinsics` holds for all of them. */
+  readonly images: readonly Image<Uint8Array>[];
+}
+
+export interface DepthBatchResult {
+  readonly depths: Depth[];
+  readonly network: { readonly width: number; readonly height: number };
+  /** For the whole batch. */
+  readonly timingsMs: DepthRunTimings;
+}
+
+/**
+ * Several images in one `session.run` ([N,3,H,W] in, [N,H,W] or [N,1,H,W] out), for a model whose contract has
+ * a dynamic batch. Every image is preprocessed and every plane postprocessed exactly as runDepthModel does one,
+ * so the results are those of N single runs (up to the runtime's kernels, which may sum in another order).
+ */
+export async function runDepthModelBatch(
+  session: ModelSession,
+  contract: DepthContract,
+  request: DepthBatchRequest,
+  context: RunContext = {},
+): Promise<DepthBatchResult> {
+  const { images } = request;
+  const first = images[0];
+  if (first === undefined) throw new InputError('a depth batch needs at least one image.');
+  if (images.length > 1 && contract.batch !== 'dynamic') {
+    throw new ModelError(`takes one image per run (its input or output declares a batch of 1), so ${images.length} images cannot be batched; run them one by one.`, { file: contract.modelPath });
+  }
+  const preprocessSpec = request.preprocess ?? DEPTH_ANYTHING_PREPROCESS;
+  const t0 = performance.now();
+  const net = chooseNetworkSize(first, contract, preprocessSpec, request.processSizePx);
+  const planeSize = 3 * net.width * net.height;
+  const input = new Float32Array(images.length * planeSize);
+  images.forEach((image, n) => {
+    if (image.width !== first.width || image.height !== first.height) {
+      throw new InputError(`batched images must share one size: image ${n} is ${image.width}x${image.height}, image 0 is ${first.width}x${first.height}.`);
+    }
+    resizeNormalizeToNchw(image, net.width, net.height, preprocessSpec.mean, preprocessSpec.std, input.subarray(n * planeSize, (n + 1) * planeSize), request.resizeWorkspace);
+  });
+  const t1 = performance.now();
+  const outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [images.length, 3, net.height, net.width], data: input } }, context);
+  const t2 = performance.now();
+  const planes = depthPlanesFromOutput(contract, outputs, images.length);
+  const depths = planes.map((plane, n) => postprocessPlane(plane, images[n]!, net, request));
   const t3 = performance.now();
-  return { depth, network: net, timingsMs: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 } };
+  return { depths, network: net, timingsMs: { preprocess: t1 - t0, inference: t2 - t1, postprocess: t3 - t2 } };
 }

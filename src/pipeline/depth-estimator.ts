@@ -11,9 +11,9 @@ import type { InferenceBackend, ModelSession } from '../models/backend.ts';
 import type { DepthModelSpec, LicenseInfo } from '../models/model-spec.ts';
 import { looksLikePath, resolveModel } from '../models/resolve.ts';
 import { assertLicenseAccepted, findModelSpec } from '../models/registry.ts';
-import { detectDepthContract } from '../models/contract.ts';
+import { detectDepthContract, type BatchDimension } from '../models/contract.ts';
 import { createResizeWorkspace } from '../imaging/kernels/resize-kernels.ts';
-import { runDepthModel, type DepthRunTimings, depthOutputSpecFor } from '../models/depth-adapter.ts';
+import { runDepthModel, runDepthModelBatch, type DepthBatchResult, type DepthRunTimings, depthOutputSpecFor } from '../models/depth-adapter.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
 export interface DepthEstimate {
@@ -34,6 +34,13 @@ export interface DepthEstimator {
   /** Fixed network input size for static-shape models. */
   readonly staticInput: { readonly width: number; readonly height: number } | undefined;
   estimate(image: Image<Uint8Array>, intrinsics: Intrinsics | undefined, context?: RunContext): Promise<DepthEstimate>;
+  /** 'dynamic' when the model takes several images per run (estimateBatch); 'one' otherwise. */
+  readonly batch: BatchDimension;
+  /**
+   * Images of one size (video frames, one camera) in one run; the same results as `estimate` on each. More than
+   * one image needs `batch === 'dynamic'` (ModelError otherwise).
+   */
+  estimateBatch(images: readonly Image<Uint8Array>[], intrinsics: Intrinsics | undefined, context?: RunContext): Promise<DepthBatchResult>;
 }
 
 export interface ModelLocations {
@@ -115,6 +122,17 @@ export function depthEstimatorFor(
         inputPool,
         resizeWorkspace,
         image,
+        intrinsics,
+        preprocess: spec?.preprocess,
+        processSizePx: options.preprocess.processSizePx,
+        output,
+      }, runContext);
+    },
+    batch: contract.batch,
+    estimateBatch(images, intrinsics, runContext = context) {
+      return runDepthModelBatch(session, contract, {
+        resizeWorkspace,
+        images,
         intrinsics,
         preprocess: spec?.preprocess,
         processSizePx: options.preprocess.processSizePx,

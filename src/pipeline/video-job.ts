@@ -27,11 +27,13 @@ import { classifyInput, listImagesInFolder } from '../io/inputs.ts';
 import { decodeVideoFrames, probeVideo, type VideoDecodeOptions } from '../io/video-decode.ts';
 import { createVideoEncoder, type VideoEncoder } from '../io/video-encode.ts';
 import type { InferenceBackend } from '../models/backend.ts';
-import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type UnitFit } from '../video/temporal-alignment.ts';
+import { createTemporalAligner, type AlignedFrame, type AlignmentUnit, type FrameCorrespondences, type UnitFit } from '../video/temporal-alignment.ts';
 import { defaultStride, type FrameWindow } from '../video/windows.ts';
 import { depthOutputSpecFor } from '../models/depth-adapter.ts';
 import { detectVideoDepthContract, isVideoDepthModel, runVideoDepthModel } from '../models/video-depth.ts';
+import type { DepthRunTimings } from '../models/depth-adapter.ts';
 import { depthEstimatorFor, openDepthModel, type ModelLocations } from './depth-estimator.ts';
+import { DEFAULT_FRAME_MATCH_OPTIONS, openFrameMatcher, type AlignMatches, type FrameMatcher } from './frame-matches.ts';
 import { intrinsicsFor, OUTPUT_SUFFIX } from './depth-outputs.ts';
 import type { DepthJobOptions } from './depth-options.ts';
 
@@ -59,6 +61,18 @@ export interface VideoJobOptions {
    * every S frames (default T/2). Ignored for per-frame image models.
    */
   readonly window?: { readonly frames?: number; readonly stride?: number };
+  /**
+   * Frames per model run for a per-frame image model (default 1): N consecutive frames go through one
+   * session.run when the model's batch dimension is dynamic, with the same results as one by one. A model with a
+   * batch of 1 runs frame by frame (a warning says so). Ignored for video models, which take their window.
+   */
+  readonly batchFrames?: number;
+  /**
+   * How a per-frame image model's frames are related to their predecessor for alignment: 'none' (default) fits
+   * the same pixel of both frames; 'xfeat' fits XFeat matches between them (pipeline/frame-matches.ts), which
+   * follows the points when the camera moves. Ignored for video models (windows are aligned on shared frames).
+   */
+  readonly alignment?: { readonly matches?: AlignMatches; readonly featureModel?: string };
 }
 
 export interface VideoFrameRecord {
@@ -67,7 +81,11 @@ export interface VideoFrameRecord {
   readonly files: Readonly<Partial<Record<VideoFrameFormat, string>>>;
   /** aligned = scale * predicted + shift, the map this frame was given. */
   readonly alignment: UnitFit;
-  readonly timingsMs: { readonly inference: number; readonly preprocess: number; readonly postprocess: number };
+  readonly timingsMs: {
+    readonly inference: number; readonly preprocess: number; readonly postprocess: number;
+    /** Feature extraction and matching with the previous frame, with --align-matches xfeat. */
+    readonly matching?: number;
+  };
 }
 
 export interface VideoJobSummary {
@@ -77,9 +95,15 @@ export interface VideoJobSummary {
   readonly fps: number;
   readonly width: number;
   readonly height: number;
-  readonly model: { readonly id: string; readonly kind: DepthKind; readonly device: string };
+  readonly model: {
+    readonly id: string; readonly kind: DepthKind; readonly device: string;
+    /** Frames per session.run: the window for a video model, the batch for an image model. */
+    readonly framesPerRun: number;
+  };
   readonly alignment: {
     readonly unit: AlignmentUnit;
+    /** What frame-to-frame alignment fits on: the same pixels, or feature matches. */
+    readonly matches: AlignMatches;
     readonly space: string;
     /** For a video model: the window length and stride used. */
     readonly window: { readonly frames: number; readonly stride: number } | null;
@@ -154,7 +178,7 @@ interface WindowModel {
   readonly unit: AlignmentUnit;
   readonly windowFrames: number;
   readonly windowStride: number;
-  estimate(frames: readonly Image<Uint8Array>[]): Promise<{ depths: Depth[]; timingsMs: VideoFrameRecord['timingsMs'] }>;
+  estimate(frames: readonly Image<Uint8Array>[]): Promise<{ depths: Depth[]; timingsMs: DepthRunTimings }>;
 }
 
 /** Video Depth Anything uses windows of 32 frames. */
@@ -183,11 +207,23 @@ async function openVideoOrImageModel(backend: InferenceBackend, options: VideoJo
     };
   }
   const estimator = depthEstimatorFor(opened, options.depth, context);
+  const asked = options.batchFrames ?? 1;
+  if (!(Number.isInteger(asked) && asked >= 1)) throw new InputError(`the batch must be a positive whole number of frames, got ${asked}.`);
+  let batch = asked;
+  if (batch > 1 && estimator.batch !== 'dynamic') {
+    context.log?.warn(`${estimator.modelId} declares a batch of 1 (its ONNX input or output shape), so --batch ${batch} cannot apply; running frame by frame.`);
+    batch = 1;
+  }
   return {
-    id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: 1, windowStride: 1,
-    estimate: async ([image]) => {
-      const e = await estimator.estimate(image!, intrinsicsFor(image!, options.depth.camera).intrinsics, context);
-      return { depths: [e.depth], timingsMs: e.timingsMs };
+    id: estimator.modelId, kind: estimator.outputKind, device: estimator.device, unit: 'frame', windowFrames: batch, windowStride: batch,
+    estimate: async (images) => {
+      const intrinsics = intrinsicsFor(images[0]!, options.depth.camera).intrinsics;
+      if (images.length === 1) {
+        const e = await estimator.estimate(images[0]!, intrinsics, context);
+        return { depths: [e.depth], timingsMs: e.timingsMs };
+      }
+      const r = await estimator.estimateBatch(images, intrinsics, context);
+      return { depths: r.depths, timingsMs: r.timingsMs };
     },
   };
 }
@@ -202,6 +238,19 @@ export async function runVideoJob(
   const model = await openVideoOrImageModel(backend, options, locations, context);
   const { frames, fps, source, expectedFrames } = await openFrames(input, options, context);
   const aligner = createTemporalAligner({ unit: model.unit });
+  let frameMatcher: FrameMatcher | undefined;
+  if ((options.alignment?.matches ?? 'none') === 'xfeat') {
+    if (model.unit === 'window') {
+      context.log?.warn('--align-matches applies to per-frame image models; a video model\'s windows are aligned on the frames they share. Ignored.');
+    } else {
+      frameMatcher = await openFrameMatcher(backend, {
+        ...DEFAULT_FRAME_MATCH_OPTIONS,
+        ...(options.alignment?.featureModel !== undefined ? { modelIdOrPath: options.alignment.featureModel } : {}),
+        allowDownload: options.depth.model.allowDownload,
+        ...(options.depth.runtime.intraOpThreads !== undefined ? { intraOpThreads: options.depth.runtime.intraOpThreads } : {}),
+      }, locations, context);
+    }
+  }
   // frames.jsonl is appended to as frames finish (under a temporary name, renamed at the end), not held in memory.
   const metadata = path.join(dir, 'frames.jsonl');
   const metadataTemp = path.join(dir, `.frames.jsonl.${process.pid}.tmp`);
@@ -252,12 +301,25 @@ export async function runVideoJob(
     const windowFrames = pending.filter((f) => f.index >= window.start && f.index < window.end);
     const result = await model.estimate(windowFrames.map((f) => f.image));
     firstRunDone ??= { at: performance.now(), frames: window.end };
-    const perFrame = { ...result.timingsMs, inference: result.timingsMs.inference / windowFrames.length };
+    // A run's times are shared by its frames (a video model's window, an image model's batch).
+    const n = windowFrames.length;
+    const perFrame = { inference: result.timingsMs.inference / n, preprocess: result.timingsMs.preprocess / n, postprocess: result.timingsMs.postprocess / n };
     for (const f of windowFrames) if (!timings.has(f.index)) timings.set(f.index, perFrame);
-    for (const aligned of aligner.push(window, result.depths)) await emit(aligned);
+    // Image model only: every frame of the batch is new, each matched with the one before it.
+    let correspondences: (FrameCorrespondences | undefined)[] | undefined;
+    if (frameMatcher !== undefined) {
+      correspondences = [];
+      for (const f of windowFrames) {
+        const r = await frameMatcher.next(f.image, context);
+        correspondences.push(r.correspondences);
+        timings.set(f.index, { ...timings.get(f.index)!, matching: r.ms });
+      }
+    }
+    for (const aligned of aligner.push(window, result.depths, correspondences)) await emit(aligned);
     lastWindow = window;
-    // Keep the last full window: the final window may be moved back over it.
-    pending = pending.slice(-model.windowFrames);
+    // A video model keeps its last full window: the final window may be moved back over it. An image model's
+    // batches do not overlap.
+    pending = model.unit === 'window' ? pending.slice(-model.windowFrames) : [];
   };
 
   try {
@@ -288,7 +350,9 @@ export async function runVideoJob(
       context.onProgress?.({ stage: 'video', done: count, unit: 'frames', item: input, ...(expectedFrames !== undefined ? { total: Math.max(expectedFrames, count) } : {}) });
     }
     if (count > 0 && (lastWindow === undefined || lastWindow.end < count)) {
-      await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start: Math.max(0, count - model.windowFrames), end: count });
+      // A video model's last window is moved back to be full; an image model's last batch is just shorter.
+      const start = model.unit === 'frame' ? lastWindow?.end ?? 0 : Math.max(0, count - model.windowFrames);
+      await runWindow({ index: lastWindow === undefined ? 0 : lastWindow.index + 1, start, end: count });
     }
     for (const aligned of aligner.finish()) await emit(aligned);
     await metadataFile.close();
@@ -300,9 +364,10 @@ export async function runVideoJob(
     const steadyFrames = firstRunDone !== undefined ? count - firstRunDone.frames : 0;
     return {
       input, source, numFrames: count, fps, width: size!.width, height: size!.height,
-      model: { id: model.id, kind: model.kind, device: model.device },
+      model: { id: model.id, kind: model.kind, device: model.device, framesPerRun: model.windowFrames },
       alignment: {
         unit: model.unit,
+        matches: frameMatcher !== undefined ? 'xfeat' : 'none',
         space: model.kind === 'disparity' ? 'disparity, scale and shift' : model.kind === 'relativeDepth' ? 'depth, scale' : 'none (metric)',
         window: model.unit === 'window' ? { frames: model.windowFrames, stride: model.windowStride } : null,
         colorRange,

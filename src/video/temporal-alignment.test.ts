@@ -119,6 +119,27 @@ function normalizedPerFrame(frames: readonly Float32Array[]): Float32Array[] {
   });
 }
 
+/**
+ * MiDaS's scale-and-shift-invariant normalisation, per frame: shift by the median, divide by the mean absolute
+ * deviation from it (Ranftl et al. 2020, eq. 6). Unlike min-max it ignores outliers, but it still depends on
+ * what the frame shows.
+ */
+function medianMadPerFrame(frames: readonly Float32Array[]): Float32Array[] {
+  return frames.map((c) => {
+    const finite = Float64Array.from(c.filter((v) => Number.isFinite(v))).sort();
+    const n = finite.length;
+    const median = n % 2 === 1 ? finite[n >> 1]! : (finite[n / 2 - 1]! + finite[n / 2]!) / 2;
+    let mad = 0;
+    for (const v of finite) mad += Math.abs(v - median);
+    mad /= n;
+    return Float32Array.from(c, (v) => (v - median) / mad);
+  });
+}
+
+test('MiDaS normalisation (checked by hand): median 3, mean absolute deviation (2+1+0+1+6)/5 = 2', () => {
+  assert.deepEqual([...medianMadPerFrame([Float32Array.of(1, 2, 3, 4, 9, NaN)])[0]!], [-1, -0.5, 0, 0.5, 3, NaN]);
+});
+
 test('real depth, corrupted per frame as a per-frame relative model would be: alignment gets to the noise level', async () => {
   const { truth, width, height } = await redwoodDisparity();
   const rng = createRng(5);
@@ -129,8 +150,10 @@ test('real depth, corrupted per frame as a per-frame relative model would be: al
   const aligned = errorAfterOneGlobalFit(frames.map((f) => f.depth.data), truth);
   const unaligned = errorAfterOneGlobalFit(corrupted, truth);
   const perFrame = errorAfterOneGlobalFit(normalizedPerFrame(corrupted), truth);
+  const perFrameMidas = errorAfterOneGlobalFit(medianMadPerFrame(corrupted), truth);
   console.log(`Redwood, 5 real frames: disparity AbsRel after one global fit: aligned ${aligned.absRel.toFixed(4)}, unaligned ${unaligned.absRel.toFixed(4)}, `
-    + `per-frame min-max ${perFrame.absRel.toFixed(4)} (noise ${noise}; the view barely changes, so min-max is nearly affine-invariant here)`);
+    + `per-frame min-max ${perFrame.absRel.toFixed(4)}, per-frame median/MAD (MiDaS) ${perFrameMidas.absRel.toFixed(4)} `
+    + `(noise ${noise}; the view barely changes, so per-frame normalisations are nearly affine-invariant here)`);
   assert.ok(aligned.absRel < 2 * noise, `aligned AbsRel ${aligned.absRel}`);
   assert.ok(unaligned.absRel > 4 * aligned.absRel, `unaligned ${unaligned.absRel} vs aligned ${aligned.absRel}`);
 });
@@ -200,11 +223,14 @@ test('a pan whose view changes: alignment (same pixel, or XFeat matches) stays u
     const samePixel = run(false);
     const matched = run(true);
     const perFrame = errorAfterOneGlobalFit(normalizedPerFrame(corrupted), truth).absRel;
+    const perFrameMidas = errorAfterOneGlobalFit(medianMadPerFrame(corrupted), truth).absRel;
     console.log(`Redwood pan, 40 frames: disparity AbsRel after one global fit: same-pixel ${samePixel.toFixed(4)}, with XFeat matches ${matched.toFixed(4)}, `
-      + `per-frame min-max ${perFrame.toFixed(4)} (noise ${noise})`);
+      + `per-frame min-max ${perFrame.toFixed(4)}, per-frame median/MAD (MiDaS) ${perFrameMidas.toFixed(4)} (noise ${noise})`);
     assert.ok(matched < noise && samePixel < noise, `with matches ${matched}, same-pixel ${samePixel}`);
     assert.ok(matched <= samePixel * 1.05, `matches ${matched} vs same-pixel ${samePixel}`);
     assert.ok(perFrame > 1.5 * matched, `per-frame min-max ${perFrame} vs aligned ${matched}`);
+    // The median moves with what comes into view: worse than min-max on a pan.
+    assert.ok(perFrameMidas > 1.5 * matched, `per-frame median/MAD ${perFrameMidas} vs aligned ${matched}`);
   } finally {
     await kit.close();
   }

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.ts';
-import { SHARED_DATA_DIR } from '../helpers/paths.ts';
+import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../helpers/paths.ts';
 import { ensureTestModels, type TestModels } from '../helpers/test-models.ts';
 import { decodeNpy } from '../../src/io/formats/npy.ts';
 import { decodeDepthPng16 } from '../../src/io/formats/depth-png16.ts';
@@ -150,4 +150,52 @@ test('the other real clips end to end: DAVIS rollercoaster (24 fps mp4) and the 
     assert.deepEqual(probe(path.join(out, 'depth.mp4')), { width: c.size[0], height: c.size[1], frames: c.frames });
     assert.ok(summary.steadyMsPerFrame > 0);
   }
+});
+
+test('--batch N runs an image model N frames at a time with the frame-by-frame results; a batch-1 model falls back with a warning', { skip }, async () => {
+  // batchMix scales each frame by exp(mean of its own input): a batch that mixed frames up would show. 10 frames
+  // in batches of 4: runs of 4, 4 and a shorter last one of 2.
+  const run = async (batch: number, model: string) => {
+    const out = await tmp(`batch${batch}`);
+    const r = await runCli(['video', CLIP, '--model', model, '--max-frames', '10', '--max-side', '160', '--batch', String(batch), '--format', 'npy', '--video', 'none', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return { out, summary: JSON.parse(r.stdout), stderr: r.stderr };
+  };
+  const one = await run(1, models.batchMix);
+  const four = await run(4, models.batchMix);
+  assert.deepEqual([one.summary.model.framesPerRun, four.summary.model.framesPerRun, four.summary.numFrames], [1, 4, 10]);
+  for (let i = 0; i < 10; i++) {
+    const name = `frames/${String(i).padStart(6, '0')}_depth.npy`;
+    const a = decodeNpy(await readFile(path.join(one.out, name))).data as Float32Array;
+    const b = decodeNpy(await readFile(path.join(four.out, name))).data as Float32Array;
+    let worst = 0, largest = 0;
+    for (let k = 0; k < a.length; k++) { worst = Math.max(worst, Math.abs(a[k]! - b[k]!)); largest = Math.max(largest, Math.abs(a[k]!)); }
+    assert.ok(worst <= 1e-5 * largest, `frame ${i}: batch 4 vs 1 differ by ${worst}`);
+  }
+  const fallback = await run(4, models.passthroughHf);
+  assert.equal(fallback.summary.model.framesPerRun, 1);
+  assert.match(fallback.stderr, /batch of 1.*--batch 4.*frame by frame/);
+});
+
+test('--align-matches xfeat fits each frame on XFeat matches with the previous one (the real network); a video model ignores it', { skip }, async () => {
+  const env = { ANYVIEW_MODEL_DIR: SHARED_MODELS_DIR };
+  const out = await tmp('matches');
+  const r = await runCli(['video', CLIP, '--model', models.passthroughHf, '--max-frames', '8', '--max-side', '427', '--align-matches', 'xfeat',
+    '--format', 'npy', '--video', 'none', '--out', out, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual([summary.alignment.unit, summary.alignment.matches, summary.numFrames], ['frame', 'xfeat', 8]);
+  const lines = (await readFile(path.join(out, 'frames.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.every((l) => l.timingsMs.matching > 0));
+  // Fitted on the matches (at most the 1024 keypoints kept), not on the ~20000 sampled pixels of a same-pixel fit.
+  for (const l of lines.slice(1)) assert.ok(l.alignment.numSamples >= 30 && l.alignment.numSamples <= 1024 && l.alignment.scale > 0, JSON.stringify(l.alignment));
+  const perFrame = lines.slice(1).map((l) => l.timingsMs.matching);
+  console.log(`DAVIS lady-running 427x240: XFeat features + matching ${Math.round(perFrame.reduce((a, b) => a + b, 0) / perFrame.length)} ms/frame, `
+    + `${Math.round(lines.slice(1).reduce((a, l) => a + l.alignment.numSamples, 0) / (lines.length - 1))} matches/frame`);
+
+  const video = await runCli(['video', CLIP, '--model', models.videoMix, '--max-frames', '6', '--window', '4', '--max-side', '160', '--align-matches', 'xfeat',
+    '--video', 'none', '--out', await tmp('matches-video'), '--json'], { env });
+  assert.equal(video.code, 0, video.stderr);
+  assert.equal(JSON.parse(video.stdout).alignment.matches, 'none');
+  assert.match(video.stderr, /--align-matches applies to per-frame image models/);
 });

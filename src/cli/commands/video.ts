@@ -7,6 +7,7 @@ import { COLORMAPS, DEFAULT_DEPTH_JOB_OPTIONS, type ColormapName } from '../../p
 import {
   runVideoJob, VIDEO_FRAME_FORMATS, VIDEO_OUTPUTS, type VideoFrameFormat, type VideoJobOptions, type VideoJobSummary, type VideoOutput,
 } from '../../pipeline/video-job.ts';
+import { ALIGN_MATCHES, DEFAULT_FRAME_MATCH_OPTIONS, type AlignMatches } from '../../pipeline/frame-matches.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { addDepthModelFlags } from './depth.ts';
 import { createCliLogger } from '../log.ts';
@@ -33,6 +34,9 @@ export interface VideoFlags {
   folderFps: number;
   window?: number;
   stride?: number;
+  batch?: number;
+  alignMatches?: AlignMatches;
+  features?: string;
   threads?: number;
   device: 'cpu' | 'cuda' | 'auto';
   json: boolean;
@@ -60,6 +64,8 @@ export function videoOptionsFromFlags(flags: VideoFlags, allowDownload: boolean)
     output: { dir: flags.out, frameFormats: flags.format, video: flags.video, colormap: flags.colormap },
     folderFps: flags.folderFps,
     window: { ...(flags.window !== undefined ? { frames: flags.window } : {}), ...(flags.stride !== undefined ? { stride: flags.stride } : {}) },
+    ...(flags.batch !== undefined ? { batchFrames: flags.batch } : {}),
+    alignment: { matches: flags.alignMatches ?? 'none', ...(flags.features !== undefined ? { featureModel: flags.features } : {}) },
   };
 }
 
@@ -83,7 +89,7 @@ export async function runVideoCommand(input: string, flags: VideoFlags): Promise
 
 function printSummary(s: VideoJobSummary): void {
   process.stdout.write(`${s.model.id} (${s.model.kind}) on ${s.model.device}: ${s.numFrames} frames of ${s.width}x${s.height} at ${s.fps} fps, `
-    + `${s.alignment.window !== null ? `windows of ${s.alignment.window.frames} every ${s.alignment.window.stride} frames` : 'aligned frame to frame'} (${s.alignment.space})\n`);
+    + `${s.alignment.window !== null ? `windows of ${s.alignment.window.frames} every ${s.alignment.window.stride} frames` : `aligned frame to frame${s.alignment.matches === 'xfeat' ? ' on XFeat matches' : ''}${s.model.framesPerRun > 1 ? `, run in batches of ${s.model.framesPerRun}` : ''}`} (${s.alignment.space})\n`);
   process.stdout.write(`  frames: ${s.outputs.frames}\n  metadata: ${s.outputs.metadata}\n${s.outputs.video !== null ? `  video: ${s.outputs.video}\n` : ''}`);
   process.stdout.write(`${(s.totalMs / 1000).toFixed(2)} s (${s.framesPerSecond.toFixed(2)} frames/s) -> ${s.outputs.dir}\n`);
 }
@@ -104,6 +110,9 @@ export function videoCommand(): Command {
     .option('--folder-fps <n>', 'frame rate of a folder of frames', parsePositiveNumber('--folder-fps'), 30)
     .option('--window <T>', 'frames per window for a video model (default: the model\'s, else 32)', parsePositiveInt('--window'))
     .option('--stride <S>', 'frames between window starts for a video model (default T/2)', parsePositiveInt('--stride'))
+    .option('--batch <N>', 'frames per run for an image model whose ONNX batch dimension is dynamic (same results, one run per N frames; a batch-1 model runs frame by frame with a warning)', parsePositiveInt('--batch'))
+    .addOption(new Option('--align-matches <how>', 'image model: align each frame to the previous one on the same pixels (none) or on XFeat feature matches, which follow the points when the camera moves (xfeat)').choices(ALIGN_MATCHES).default('none'))
+    .option('--features <id|path>', `feature network for --align-matches xfeat (default ${DEFAULT_FRAME_MATCH_OPTIONS.modelIdOrPath})`)
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false)
     .action(async (input: string, flags: VideoFlags) => {
