@@ -5,7 +5,8 @@
  *
  * Colour: the rasteriser's [0, 1] values are the set's sRGB-as-stored colours, so pixels are round(255 * clamp(v)),
  * with no transfer curve. Depth: the expected z of the covered part (alpha >= 0.5, normalizeDepth), in the splat
- * file's units, NaN elsewhere. Labels: 8-bit, the class index, 255 where no Gaussian's label dominates (VOC style).
+ * file's units, NaN elsewhere. Labels: an indexed-colour PNG whose pixel index is the class (255 where no labelled
+ * Gaussian dominates), with the PASCAL VOC colour palette, so it reads as VOC ground truth does.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { decodeCamerasJson, CAMERAS_JSON_FORMAT } from '../io/formats/cameras-js
 import { encodeDepthPng16 } from '../io/formats/depth-png16.ts';
 import { encodeNpy } from '../io/formats/npy.ts';
 import { decodeSplatFile } from '../io/formats/splat-formats.ts';
-import { encodePng } from '../io/png.ts';
+import { encodePalettePng, encodePng } from '../io/png.ts';
 import { createVideoEncoder } from '../io/video-encode.ts';
 import { orbitCameras } from '../splat/camera-path.ts';
 import { normalizeDepth, renderGaussians, type RenderedGaussians } from '../splat/rasterize.ts';
@@ -193,7 +194,22 @@ async function encodeLabelsOutput(rendered: RenderedGaussians, file: string): Pr
     const label = rendered.labels[p]!;
     out[p] = label === UNLABELED || label > 254 ? 255 : label;
   }
-  return encodePng(out, rendered.width, rendered.height, 1);
+  return encodePalettePng(out, rendered.width, rendered.height, vocPalette());
+}
+
+/** The PASCAL VOC label colour map: the bits of the index spread over R, G, B from the most significant bit down. */
+export function vocPalette(): Uint8Array {
+  const palette = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    let r = 0, g = 0, b = 0;
+    for (let j = 0, c = i; j < 8; j++, c >>= 3) {
+      r |= ((c >> 0) & 1) << (7 - j);
+      g |= ((c >> 1) & 1) << (7 - j);
+      b |= ((c >> 2) & 1) << (7 - j);
+    }
+    palette.set([r, g, b], i * 3);
+  }
+  return palette;
 }
 
 export async function runRenderJob(input: string, options: RenderJobOptions, context: RunContext = {}): Promise<RenderJobSummary> {
