@@ -55,3 +55,31 @@ export { runDepthJob, type DepthJobSummary } from './pipeline/depth-job.ts';
 export { DEFAULT_DEPTH_JOB_OPTIONS, DEPTH_OUTPUT_FORMATS, type DepthJobOptions } from './pipeline/depth-options.ts';
 export { evaluateDepth, type DepthEvalResult, type EvalAlignment } from './pipeline/eval-depth.ts';
 export { runVideoJob, type VideoJobOptions, type VideoJobSummary, type VideoFrameRecord } from './pipeline/video-job.ts';
+
+// Splats: 3D/4D Gaussians (L4GM, LSM), their formats, sequences, semantics and the reference rasteriser (GaussianSet itself comes with the core types)
+export { gaussiansFromDepth, type GaussiansFromDepth, type GaussiansFromDepthOptions, type GaussiansFromDepthStats } from './splat/from-depth.ts';
+export { gaussiansFromPoints, meanNeighbourDistances, type GaussiansFromPointsOptions } from './splat/from-points.ts';
+export { mergeGaussianViews, gatherGaussians, type MergeView, type MergeOptions, type MergedGaussians } from './splat/merge.ts';
+export { correspondPixels, correspondNearest, interpolateGaussians, inBetweenFractions, type PixelFlow } from './splat/interpolate.ts';
+export {
+  attachSemantics, queryByClass, queryByFeature, classLabelsFor, indicesOfClass, type ClassLabelMap, type FeatureMap, type SemanticMap,
+} from './splat/semantics.ts';
+export { projectGaussians, type ProjectedGaussians, type ProjectOptions } from './splat/project.ts';
+export { renderGaussians, renderGaussiansNaive, normalizeDepth, type RenderOptions, type RenderedGaussians } from './splat/rasterize.ts';
+export { lookAt, orbitCameras, OPENCV_UP, type OrbitOptions } from './splat/camera-path.ts';
+export {
+  SPLAT_FORMATS, SPLAT_FORMAT_IDS, getSplatFormat, detectSplatFormat, decodeSplatFile, type SplatFormat, type SplatFormatId, type SplatAxes,
+} from './io/formats/splat-formats.ts';
+export {
+  SplatSequenceWriter, openSplatSequence, type SplatSequence, type SplatSequenceManifest, type SequenceFrameEntry, type SequenceFrameFormat,
+} from './io/formats/splat-sequence.ts';
+export { readCamerasJson, writeCamerasJson, decodeCamerasJson, encodeCamerasJson, type CamerasJson, type CameraView } from './io/formats/cameras-json.ts';
+export { DEEPLABV3_MNV2_VOC_257, VOC_CLASS_NAMES, resolveSegmentationModel, type SegmentationModelSpec } from './models/segmentation-models.ts';
+export {
+  runSegmentation, createClassSegmenter, openSegmentationSession,
+  type ClassSegmentation, type FeatureSegmentation, type SemanticSegmenter, type ClassSegmenter, type FeatureSegmenter, type TextEmbedder,
+} from './models/segmentation.ts';
+export { runSplatJob, type SplatJobSummary, type SplatFileRecord, type SplatModelLocations } from './pipeline/splat-job.ts';
+export { SPLAT_SEMANTICS, DEFAULT_SPLAT_OPTIONS, type SplatJobOptions, type SplatInput, type SplatSemantics } from './pipeline/splat-options.ts';
+export { type SplatSequenceSummary } from './pipeline/splat-sequence-job.ts';
+export { runRenderJob, cameraFromJson, cameraPathFromJson, orbitAroundSet, colorToRgb8, vocPalette, type RenderJobOptions, type RenderView, type RenderJobSummary } from './pipeline/render-job.ts';

@@ -7,6 +7,8 @@ import { evalCommand } from './commands/eval.ts';
 import { modelsCommand } from './commands/models.ts';
 import { viewsCommand } from './commands/views.ts';
 import { videoCommand } from './commands/video.ts';
+import { splatCommand } from './commands/splat.ts';
+import { renderCommand } from './commands/render.ts';
 import { FailedItemsError } from './errors.ts';
 
 /** Makes every (sub)command throw instead of exiting, so main() owns the exit code. */
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
     .addCommand(depthCommand())
     .addCommand(videoCommand())
     .addCommand(viewsCommand())
+    .addCommand(splatCommand())
+    .addCommand(renderCommand())
     .addCommand(evalCommand())
     .addCommand(modelsCommand());
   throwInsteadOfExit(program);
