@@ -138,7 +138,7 @@ function postprocessPlane(
   plane: DepthPlane,
   image: { readonly width: number; readonly height: number },
   net: { readonly width: number; readonly height: number },
-  request: Pick<DepthRunRequest, 'intrinsics' | 'output'>,
+  request: Pick<DepthRunRequest, 'intrinsics' | 'output' | 'resizeWorkspace'>,
 ): Depth {
   // Bilinear, align_corners=True, from the output size back to the image size.
   const full = plane.width === image.width && plane.height === image.height
