@@ -76,3 +76,19 @@ test('SSIM of an 11x11 image (a single window) equals the 2-D Gaussian-weighted 
   const expected = ((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
   assert.ok(Math.abs(ssim(a, b).mean - expected) < 1e-9, `${ssim(a, b).mean} vs ${expected}`);
 });
+
+test('masks: PSNR over the masked pixels only; SSIM averages the map over window centres in the mask', () => {
+  const a = randomImage(30, 20, 3, 7);
+  // b equals a on the left half and differs by 0.2 on the right half.
+  const b = createImage({ width: 30, height: 20, channels: 3, data: a.data.map((v, i) => (Math.floor(i / 3) % 30 >= 15 ? v + 0.2 : v)) });
+  const left = Uint8Array.from({ length: 600 }, (_, p) => (p % 30 < 15 ? 1 : 0));
+  const right = left.map((v) => 1 - v);
+  assert.equal(psnr(a, b, { mask: left }), Infinity);
+  assert.ok(Math.abs(psnr(a, b, { mask: right }) - -20 * Math.log10(0.2)) < 1e-4);
+  // Window centres at x <= 4 see only identical pixels: SSIM 1 there (windows reach x <= 9 < 15).
+  const farLeft = Uint8Array.from({ length: 600 }, (_, p) => (p % 30 <= 9 ? 1 : 0));
+  assert.ok(Math.abs(ssim(a, b, { mask: farLeft }).mean - 1) < 1e-12);
+  assert.ok(ssim(a, b, { mask: right }).mean < 1);
+  assert.throws(() => psnr(a, b, { mask: new Uint8Array(600) }), /no pixel/);
+  assert.throws(() => ssim(a, b, { mask: new Uint8Array(10) }), /mask/);
+});

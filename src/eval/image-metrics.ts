@@ -19,6 +19,15 @@ export type MetricChannels = 'all' | 'rgb';
 
 export interface ImageMetricOptions {
   readonly channels?: MetricChannels;
+  /**
+   * Pixels to score (width*height, nonzero = scored): MSE averages over them; SSIM averages its map over the window
+   * centres inside the mask (windows still read the unmasked neighbours). Default every pixel.
+   */
+  readonly mask?: Uint8Array;
+}
+
+function checkMask(mask: Uint8Array | undefined, width: number, height: number, what: string): void {
+  if (mask !== undefined && mask.length !== width * height) throw new InputError(`${what}: mask has ${mask.length} values for ${width}x${height} pixels.`);
 }
 
 function scaleOf(image: Image): number {
@@ -40,17 +49,23 @@ function comparedChannels(a: Image, b: Image, channels: MetricChannels, what: st
 /** Mean squared error over the compared channels, values in 0..1. */
 export function meanSquaredError(a: Image, b: Image, options: ImageMetricOptions = {}): number {
   const n = comparedChannels(a, b, options.channels ?? 'all', 'MSE');
+  const { mask } = options;
+  checkMask(mask, a.width, a.height, 'MSE');
   const sa = scaleOf(a);
   const sb = scaleOf(b);
   let sum = 0;
+  let counted = 0;
   const pixels = a.width * a.height;
   for (let p = 0; p < pixels; p++) {
+    if (mask !== undefined && mask[p] === 0) continue;
+    counted++;
     for (let c = 0; c < n; c++) {
       const d = a.data[p * a.channels + c]! * sa - b.data[p * b.channels + c]! * sb;
       sum += d * d;
     }
   }
-  return sum / (pixels * n);
+  if (counted === 0) throw new InputError('MSE: the mask selects no pixel.');
+  return sum / (counted * n);
 }
 
 /** PSNR in dB with peak 1: 10 log10(1 / MSE); Infinity for identical images. */
@@ -120,6 +135,13 @@ export function ssim(a: Image, b: Image, options: ImageMetricOptions = {}): { re
   const [muX, muY, xx, yy, xy] = maps as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
   const sa = scaleOf(a);
   const sb = scaleOf(b);
+  const { mask } = options;
+  checkMask(mask, width, height, 'SSIM');
+  let counted = 0;
+  if (mask !== undefined) {
+    for (let yy0 = 0; yy0 < oh; yy0++) for (let xx0 = 0; xx0 < ow; xx0++) if (mask[(yy0 + SSIM_WINDOW_RADIUS) * width + xx0 + SSIM_WINDOW_RADIUS] !== 0) counted++;
+    if (counted === 0) throw new InputError('SSIM: the mask selects no pixel at least 5 px inside the image.');
+  }
   const perChannel: number[] = [];
   for (let c = 0; c < n; c++) {
     for (let p = 0; p < pixels; p++) {
@@ -136,6 +158,7 @@ export function ssim(a: Image, b: Image, options: ImageMetricOptions = {}): { re
     filterValid(prod, width, height, w, tmp, xy);
     let sum = 0;
     for (let i = 0; i < ow * oh; i++) {
+      if (mask !== undefined && mask[(Math.floor(i / ow) + SSIM_WINDOW_RADIUS) * width + (i % ow) + SSIM_WINDOW_RADIUS] === 0) continue;
       const mx = muX[i]!;
       const my = muY[i]!;
       const vx = xx[i]! - mx * mx;
@@ -143,7 +166,7 @@ export function ssim(a: Image, b: Image, options: ImageMetricOptions = {}): { re
       const cxy = xy[i]! - mx * my;
       sum += ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
     }
-    perChannel.push(sum / (ow * oh));
+    perChannel.push(sum / (mask === undefined ? ow * oh : counted));
   }
   return { mean: perChannel.reduce((s, v) => s + v, 0) / n, perChannel };
 }
