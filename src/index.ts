@@ -27,7 +27,9 @@ export { listModels, getModelSpec, findModelSpec, assertLicenseAccepted } from '
 export { resolveModel, defaultCacheDir, type ResolvedModel, type ResolveOptions } from './models/resolve.ts';
 export { createOnnxRuntimeNodeBackend } from './models/onnxruntime-node.ts';
 export { detectDepthContract, type DepthContract } from './models/contract.ts';
-export { runDepthModel, chooseNetworkSize } from './models/depth-adapter.ts';
+export { runDepthModel, runDepthModelBatch, chooseNetworkSize, type DepthBatchRequest, type DepthBatchResult } from './models/depth-adapter.ts';
+export { createResizeWorkspace, type ResizeWorkspace } from './imaging/kernels/resize-kernels.ts';
+export { refineMatchesSubpixel, localLinearMaps, greyFromInterleaved, type SubpixelOptions, type SubpixelResult, type GreyImage } from './imaging/subpixel-refine.ts';
 export { networkInputSize } from './models/size-rule.ts';
 
 // Geometry
@@ -43,9 +45,12 @@ export { planWindows, defaultStride, type FrameWindow } from './video/windows.ts
 export {
   createTemporalAligner, type TemporalAligner, type TemporalAlignmentOptions, type AlignedFrame, type AlignmentUnit, type UnitFit, type FrameCorrespondences,
 } from './video/temporal-alignment.ts';
+export { ownerWindows, createOverwriteMerger, type OverwriteMerger, type MergedFrame } from './video/overwrite-merge.ts';
+export { openFrameMatcher, ALIGN_MATCHES, DEFAULT_FRAME_MATCH_OPTIONS, type AlignMatches, type FrameMatcher } from './pipeline/frame-matches.ts';
 
 // Evaluation
 export { computeDepthMetrics, meanDepthMetrics, DEPTH_METRIC_NAMES, type DepthMetrics } from './eval/depth-metrics.ts';
+export { psnr, ssim, meanSquaredError, type ImageMetricOptions } from './eval/image-metrics.ts';
 export { DEPTH_DATASETS, getDepthDataset, type DepthDataset } from './eval/datasets/index.ts';
 export { temporalAlignmentError, reprojectionAbsRel, staticFlicker, type DepthFrame } from './eval/temporal-metrics.ts';
 
@@ -67,6 +72,8 @@ export {
 export { projectGaussians, type ProjectedGaussians, type ProjectOptions } from './splat/project.ts';
 export { renderGaussians, renderGaussiansNaive, normalizeDepth, type RenderOptions, type RenderedGaussians } from './splat/rasterize.ts';
 export { lookAt, orbitCameras, OPENCV_UP, type OrbitOptions } from './splat/camera-path.ts';
+export { glWorldFromCamera, glProjectionFromIntrinsics, glCameraMatrices } from './splat/gl-camera.ts';
+export { renderPointsNaive, type PointRenderOptions, type RenderedPoints } from './splat/points-naive.ts';
 export {
   SPLAT_FORMATS, SPLAT_FORMAT_IDS, getSplatFormat, detectSplatFormat, decodeSplatFile, type SplatFormat, type SplatFormatId, type SplatAxes,
 } from './io/formats/splat-formats.ts';
