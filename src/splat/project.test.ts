@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCamera, createIntrinsics } from '../core/camera.ts';
-import { createGaussianSet, type GaussianSet } from '../core/gaussians.ts';
 import { fromRotationTranslation, identity4 } from '../core/mat4.ts';
 import { rotationFromQuaternion } from '../core/quaternion.ts';
 import { mul3, rotationFromAxisAngle, transpose3 } from '../geometry/mat3.ts';
@@ -10,6 +9,7 @@ import {
   covarianceFromScaleRotation, frustumLimits, LOW_PASS_PX2, projectCovariance, projectGaussians, radiusFromCovariance2d, rotateCovariance,
   SPLAT, SPLAT_STRIDE, type ProjectedGaussians,
 } from './project.ts';
+import { gaussiansFromRows } from '../../test/helpers/gaussian-rows.ts';
 
 /** A field of slot k's record. */
 const field = (projected: ProjectedGaussians, k: number, name: keyof typeof SPLAT): number => projected.splats[k * SPLAT_STRIDE + SPLAT[name]]!;
@@ -20,17 +20,7 @@ function near(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
 }
 
-/** One Gaussian set from plain per-Gaussian rows. */
-function gaussians(rows: { p: number[]; s: number[]; q?: number[]; o?: number; c?: number[] }[]): GaussianSet {
-  return createGaussianSet({
-    count: rows.length, frame: 'world',
-    positions: Float32Array.from(rows.flatMap((r) => r.p)),
-    scales: Float32Array.from(rows.flatMap((r) => r.s)),
-    rotations: Float32Array.from(rows.flatMap((r) => r.q ?? [1, 0, 0, 0])),
-    opacities: Float32Array.from(rows.map((r) => r.o ?? 1)),
-    colors: Float32Array.from(rows.flatMap((r) => r.c ?? [1, 1, 1])),
-  });
-}
+const gaussians = gaussiansFromRows;
 
 test('covarianceFromScaleRotation equals R diag(s^2) R^T with R from core quaternion code, for unnormalised quaternions', () => {
   const rng = createRng(3);

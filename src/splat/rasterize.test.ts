@@ -2,30 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCamera, createIntrinsics } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
-import { createGaussianSet, UNLABELED, type GaussianSet } from '../core/gaussians.ts';
+import { UNLABELED, type GaussianSet } from '../core/gaussians.ts';
 import { fromRotationTranslation } from '../core/mat4.ts';
 import { rotationFromAxisAngle } from '../geometry/mat3.ts';
 import { createRng } from '../geometry/random.ts';
 import { LOW_PASS_PX2 } from './project.ts';
 import { normalizeDepth, renderGaussians, renderGaussiansNaive, sortByDepth, type RenderedGaussians } from './rasterize.ts';
+import { gaussiansFromRows, type GaussianRow } from '../../test/helpers/gaussian-rows.ts';
 
 // Principal point on a pixel centre, so a Gaussian on the optical axis is centred on pixel (31, 23).
 const intrinsics = createIntrinsics({ fxPx: 50, fyPx: 50, cxPx: 31, cyPx: 23, width: 64, height: 48 });
 const camera = createCamera(intrinsics);
 
-interface Row { p: number[]; s: number[]; q?: number[]; o?: number; c?: number[]; label?: number }
+type Row = GaussianRow;
 
-function gaussians(rows: Row[], classNames?: string[]): GaussianSet {
-  return createGaussianSet({
-    count: rows.length, frame: 'world',
-    positions: Float32Array.from(rows.flatMap((r) => r.p)),
-    scales: Float32Array.from(rows.flatMap((r) => r.s)),
-    rotations: Float32Array.from(rows.flatMap((r) => r.q ?? [1, 0, 0, 0])),
-    opacities: Float32Array.from(rows.map((r) => r.o ?? 1)),
-    colors: Float32Array.from(rows.flatMap((r) => r.c ?? [1, 1, 1])),
-    ...(classNames !== undefined ? { semantics: { labels: Uint16Array.from(rows.map((r) => r.label ?? UNLABELED)), classNames } } : {}),
-  });
-}
+const gaussians = gaussiansFromRows;
 
 const at = (image: RenderedGaussians, x: number, y: number, c: number): number => image.color.data[(y * image.width + x) * image.color.channels + c]!;
 const alphaAt = (image: RenderedGaussians, x: number, y: number): number => image.alpha[y * image.width + x]!;

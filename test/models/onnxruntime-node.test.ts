@@ -180,6 +180,7 @@ describe('detectDepthContract on generated models', () => {
     assert.deepEqual(contract, {
       modelPath: models.passthroughHf, inputName: 'pixel_values', inputDType: 'float32', outputName: 'predicted_depth',
       outputDType: 'float32', outputLayout: 'nhw', staticInput: undefined, namesFrom: 'spec',
+      batch: 'one', // the generated graph declares [1, 3, height, width]
     });
     const input = image(4, 6);
     const plane = depthPlaneFromOutput(contract, await session.run({ [contract.inputName]: input }));

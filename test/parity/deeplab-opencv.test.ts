@@ -25,6 +25,7 @@ import {
   type ClassSegmentation,
 } from '../../src/models/segmentation.ts';
 import { DEBIAN_PYTHON, GENERATED_DIR, REPO_ROOT, SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../helpers/paths.ts';
+import { maxAbsDiff, readF32 } from '../helpers/float-files.ts';
 
 const MODEL = path.join(SHARED_MODELS_DIR, DEEPLABV3_MNV2_VOC_257.files[0]!.fileName);
 const LADY = 'davis_lady_running_monst3r/demo_data/lady-running';
@@ -63,20 +64,7 @@ function cropSquare(image: Image<Uint8Array>, left: number, top: number, side: n
   return { ...image, width: side, height: side, data };
 }
 
-function readF32(file: string): Float32Array {
-  const bytes = readFileSync(file);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
 
 function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, 'length mismatch');

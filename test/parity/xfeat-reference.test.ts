@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Image } from '../../src/core/image.ts';
@@ -18,6 +18,7 @@ import {
   decodeXFeatOutputs, detectXFeatContract, openXFeatSession, xfeatInputTensor, xfeatRawOutputs, type LocalFeatures, type XFeatOptions,
 } from '../../src/models/xfeat.ts';
 import { DEBIAN_PYTHON, GENERATED_DIR, REPO_ROOT, SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../helpers/paths.ts';
+import { maxAbsDiff, readF32 } from '../helpers/float-files.ts';
 
 const TUM = 'tum_rgbd_pairs_densevo/examples/case_1';
 const DTU = 'dtu_scan24_nerf_baseline/data/dtu_scan24/images/000000.png';
@@ -46,20 +47,7 @@ interface Prepared {
   readonly versions: { numpy: string; cv2: string };
 }
 
-function readF32(file: string): Float32Array {
-  const bytes = readFileSync(file);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
 
 const missing = [DEBIAN_PYTHON, ...CASES.flatMap((c) => [path.join(SHARED_MODELS_DIR, c.model), path.join(SHARED_DATA_DIR, c.image)])]
   .filter((p) => !existsSync(p));
