@@ -1,6 +1,5 @@
 /** `anyview depth`: images, folders or globs in; depth files out. A thin adapter over pipeline/depth-job. */
 import { Command, Option } from 'commander';
-import { createOnnxRuntimeNodeBackend } from '../../models/onnxruntime-node.ts';
 import { runDepthJob, type DepthJobSummary } from '../../pipeline/depth-job.ts';
 import {
   COLORMAPS, DEFAULT_DEPTH_JOB_OPTIONS, DEPTH_OUTPUT_FORMATS,
@@ -10,10 +9,8 @@ import type { ModelVariant } from '../../models/model-spec.ts';
 import type { DepthKind } from '../../core/depth.ts';
 import { expandImageInputs } from '../../io/inputs.ts';
 import { parseIntrinsics, parseList, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
-import { createProgressSink } from '../progress.ts';
-import { readCliEnvironment } from '../environment.ts';
+import { runCliJob } from '../run-job.ts';
 import { FailedItemsError } from '../errors.ts';
-import { createCliLogger } from '../log.ts';
 
 const D = DEFAULT_DEPTH_JOB_OPTIONS;
 const VARIANTS: readonly ModelVariant[] = ['fp32', 'fp16', 'int8', 'q4', 'q4f16'];
@@ -98,21 +95,10 @@ function printHumanSummary(summary: DepthJobSummary): void {
 
 /** Runs the depth job for already-expanded inputs; used by `depth` and `auto`. */
 export async function runDepthCommand(inputs: readonly string[], flags: DepthFlags): Promise<void> {
-  const env = readCliEnvironment();
-  const options = depthOptionsFromFlags(flags, env.allowDownload);
-  const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
-  const backend = createOnnxRuntimeNodeBackend({ log: createCliLogger({ debug: env.debug, quiet: true, format: flags.progressJson ? 'json' : 'text' }) });
-  try {
-    const log = createCliLogger({ debug: env.debug, quiet: flags.json, format: flags.progressJson ? 'json' : 'text' });
-    const summary = await runDepthJob(inputs, options, backend, { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress, log });
-    progress.stop();
-    if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else printHumanSummary(summary);
-    if (summary.failures.length > 0) throw new FailedItemsError(summary.failures);
-  } finally {
-    progress.stop();
-    await backend.dispose();
-  }
+  const summary = await runCliJob(flags, ({ env, backend, context }) =>
+    runDepthJob(inputs, depthOptionsFromFlags(flags, env.allowDownload), backend, { modelDir: env.modelDir, cacheDir: env.cacheDir }, context),
+  printHumanSummary);
+  if (summary.failures.length > 0) throw new FailedItemsError(summary.failures);
 }
 
 export function depthCommand(): Command {

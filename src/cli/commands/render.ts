@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { runRenderJob, type RenderJobOptions, type RenderJobSummary, type RenderView } from '../../pipeline/render-job.ts';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
-import { createProgressSink } from '../progress.ts';
+import { runCliJob } from '../run-job.ts';
 
 interface RenderFlags {
   camera?: string;
@@ -77,14 +77,6 @@ export function renderCommand(): Command {
         ...(flags.depthOut !== undefined ? { depthOutput: flags.depthOut } : {}),
         ...(flags.labelsOut !== undefined ? { labelsOutput: flags.labelsOut } : {}),
       };
-      const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
-      try {
-        const summary = await runRenderJob(splats, options, { onProgress: progress.onProgress });
-        progress.stop();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        else printSummary(summary);
-      } finally {
-        progress.stop();
-      }
+      await runCliJob(flags, ({ context }) => runRenderJob(splats, options, { ...(context.onProgress !== undefined ? { onProgress: context.onProgress } : {}) }), printSummary, { withBackend: false });
     });
 }

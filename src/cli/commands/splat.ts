@@ -2,14 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../../core/errors.ts';
 import { SPLAT_FORMAT_IDS, type SplatFormatId } from '../../io/formats/splat-formats.ts';
-import { createOnnxRuntimeNodeBackend } from '../../models/onnxruntime-node.ts';
 import type { IntrinsicsOption } from '../../pipeline/depth-options.ts';
 import { runSplatJob, type SplatJobSummary } from '../../pipeline/splat-job.ts';
 import { DEFAULT_SPLAT_OPTIONS, SPLAT_SEMANTICS, type SplatInput, type SplatJobOptions, type SplatSemantics } from '../../pipeline/splat-options.ts';
-import { readCliEnvironment } from '../environment.ts';
-import { createCliLogger } from '../log.ts';
 import { parseIntrinsics, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
-import { createProgressSink } from '../progress.ts';
+import { runCliJob } from '../run-job.ts';
 
 interface SplatFlags {
   image?: string;
@@ -94,22 +91,12 @@ export function splatCommand(): Command {
     .option('--json', 'print a machine-readable summary on stdout', false)
     .option('--progress-json', 'write progress events as JSON lines on stderr', false)
     .action(async (input: string | undefined, flags: SplatFlags) => {
-      const env = readCliEnvironment();
       const splatInput = splatInputFromArgs(input, flags);
       const options = splatOptionsFromFlags(flags);
-      const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
-      const backend = createOnnxRuntimeNodeBackend({ log: createCliLogger({ debug: env.debug, quiet: true, format: flags.progressJson ? 'json' : 'text' }) });
-      try {
-        const log = createCliLogger({ debug: env.debug, quiet: flags.json, format: flags.progressJson ? 'json' : 'text' });
-        const summary = await runSplatJob(splatInput, options, backend,
+      await runCliJob(flags, ({ env, backend, context }) =>
+        runSplatJob(splatInput, options, backend,
           { ...(env.modelDir !== undefined ? { modelDir: env.modelDir } : {}), cacheDir: env.cacheDir, allowDownload: env.allowDownload },
-          { onProgress: progress.onProgress, log });
-        progress.stop();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        else printSummary(summary);
-      } finally {
-        progress.stop();
-        await backend.dispose();
-      }
+          context),
+      printSummary);
     });
 }

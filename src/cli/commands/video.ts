@@ -2,17 +2,14 @@
 import { Command, Option } from 'commander';
 import type { DepthKind } from '../../core/depth.ts';
 import type { ModelVariant } from '../../models/model-spec.ts';
-import { createOnnxRuntimeNodeBackend } from '../../models/onnxruntime-node.ts';
 import { COLORMAPS, DEFAULT_DEPTH_JOB_OPTIONS, type ColormapName } from '../../pipeline/depth-options.ts';
 import {
   runVideoJob, VIDEO_FRAME_FORMATS, VIDEO_OUTPUTS, type VideoFrameFormat, type VideoJobOptions, type VideoJobSummary, type VideoOutput,
 } from '../../pipeline/video-job.ts';
 import { ALIGN_MATCHES, DEFAULT_FRAME_MATCH_OPTIONS, type AlignMatches } from '../../pipeline/frame-matches.ts';
-import { readCliEnvironment } from '../environment.ts';
 import { addDepthModelFlags } from './depth.ts';
-import { createCliLogger } from '../log.ts';
 import { parseList, parseNonNegativeNumber, parsePositiveInt, parsePositiveNumber } from '../parse.ts';
-import { createProgressSink } from '../progress.ts';
+import { runCliJob } from '../run-job.ts';
 
 const D = DEFAULT_DEPTH_JOB_OPTIONS;
 
@@ -71,20 +68,9 @@ export function videoOptionsFromFlags(flags: VideoFlags, allowDownload: boolean)
 
 /** Runs the video job on one input; used by `video` and by `auto` on a video. */
 export async function runVideoCommand(input: string, flags: VideoFlags): Promise<void> {
-  const env = readCliEnvironment();
-  const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
-  const backend = createOnnxRuntimeNodeBackend({ log: createCliLogger({ debug: env.debug, quiet: true, format: flags.progressJson ? 'json' : 'text' }) });
-  try {
-    const log = createCliLogger({ debug: env.debug, quiet: flags.json, format: flags.progressJson ? 'json' : 'text' });
-    const summary = await runVideoJob(input, videoOptionsFromFlags(flags, env.allowDownload), backend,
-      { modelDir: env.modelDir, cacheDir: env.cacheDir }, { onProgress: progress.onProgress, log });
-    progress.stop();
-    if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else printSummary(summary);
-  } finally {
-    progress.stop();
-    await backend.dispose();
-  }
+  await runCliJob(flags, ({ env, backend, context }) =>
+    runVideoJob(input, videoOptionsFromFlags(flags, env.allowDownload), backend, { modelDir: env.modelDir, cacheDir: env.cacheDir }, context),
+  printSummary);
 }
 
 function printSummary(s: VideoJobSummary): void {
