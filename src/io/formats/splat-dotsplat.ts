@@ -6,20 +6,20 @@
  *
  * Both directions go through @playcanvas/splat-transform (its streaming `.splat` writer and reader).
  */
-import {
-  createChunkDataPool, dataTableToChunkSource, materializeToDataTable, MemoryFileSystem, MemoryReadFileSystem, readFile, writeSource,
-} from '@playcanvas/splat-transform';
 import { FormatError, InputError } from '../../core/errors.ts';
 import type { GaussianSet } from '../../core/gaussians.ts';
 import { dataTableFromGaussians, gaussiansFromDataTable } from './splat-table.ts';
+import { loadSplatTransform } from './splat-transform-lib.ts';
 
 export const DOTSPLAT_RECORD_BYTES = 32;
 /** Gaussians per chunk in splat-transform's streaming reader and writer. */
 const CHUNK_SIZE = 1 << 16;
 
 export async function encodeSplatDotsplat(set: GaussianSet): Promise<Uint8Array> {
+  const lib = await loadSplatTransform();
+  const { createChunkDataPool, dataTableToChunkSource, MemoryFileSystem, writeSource } = lib;
   const pool = createChunkDataPool({ chunkSize: CHUNK_SIZE });
-  const source = dataTableToChunkSource(dataTableFromGaussians(set), CHUNK_SIZE);
+  const source = dataTableToChunkSource(dataTableFromGaussians(lib, set), CHUNK_SIZE);
   const fs = new MemoryFileSystem();
   try {
     await writeSource({ filename: 'splat.splat', outputFormat: 'splat', source, pool, options: {} }, fs);
@@ -37,6 +37,8 @@ export async function decodeSplatDotsplat(bytes: Uint8Array, name = 'splat.splat
     throw new FormatError(`invalid .splat file: its size (${bytes.length} bytes) is not a multiple of ${DOTSPLAT_RECORD_BYTES} (truncated?).`,
       { file: name, byteOffset: bytes.length - (bytes.length % DOTSPLAT_RECORD_BYTES) });
   }
+  const lib = await loadSplatTransform();
+  const { createChunkDataPool, materializeToDataTable, MemoryReadFileSystem, readFile } = lib;
   const fileSystem = new MemoryReadFileSystem();
   fileSystem.set('in.splat', bytes);
   const pool = createChunkDataPool({ chunkSize: CHUNK_SIZE });
@@ -44,7 +46,7 @@ export async function decodeSplatDotsplat(bytes: Uint8Array, name = 'splat.splat
   try {
     const source = sources[0];
     if (sources.length !== 1 || source === undefined) throw new FormatError(`expected one splat scene, splat-transform read ${sources.length}.`, { file: name });
-    return gaussiansFromDataTable(await materializeToDataTable(source, pool), 'world', name);
+    return gaussiansFromDataTable(lib, await materializeToDataTable(source, pool), 'world', name);
   } finally {
     for (const s of sources) s.close();
     pool.destroy();

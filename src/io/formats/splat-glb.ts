@@ -11,7 +11,7 @@
  * space); reading uses @gltf-transform/core to parse the container and reads the attributes above.
  */
 import { Logger, WebIO, type Accessor, type Primitive } from '@gltf-transform/core';
-import { MemoryFileSystem, writeGlb } from '@playcanvas/splat-transform';
+import { loadSplatTransform } from './splat-transform-lib.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createGaussianSet, SH_C0, type GaussianSet } from '../../core/gaussians.ts';
 import { dataTableFromGaussians, writeUnitQuaternion } from './splat-table.ts';
@@ -19,8 +19,9 @@ import { dataTableFromGaussians, writeUnitQuaternion } from './splat-table.ts';
 const EXT = 'KHR_gaussian_splatting';
 
 export async function encodeSplatGlb(set: GaussianSet): Promise<Uint8Array> {
-  const fs = new MemoryFileSystem();
-  await writeGlb({ filename: 'splat.glb', dataTable: dataTableFromGaussians(set) }, fs);
+  const lib = await loadSplatTransform();
+  const fs = new lib.MemoryFileSystem();
+  await lib.writeGlb({ filename: 'splat.glb', dataTable: dataTableFromGaussians(lib, set) }, fs);
   const bytes = fs.results.get('splat.glb');
   if (bytes === undefined) throw new InputError('splat-transform wrote no GLB.');
   return bytes;

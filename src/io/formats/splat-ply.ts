@@ -12,7 +12,7 @@
  * binary little- or big-endian files with the properties in any order and of any scalar type, and checks the
  * header's vertex count against the file length before allocating anything.
  */
-import { Column, DataTable, MemoryFileSystem, Transform, writePly } from '@playcanvas/splat-transform';
+import { loadSplatTransform } from './splat-transform-lib.ts';
 import { FormatError, InputError } from '../../core/errors.ts';
 import { createGaussianSet, type GaussianSemantics, type GaussianSet } from '../../core/gaussians.ts';
 import type { PointFrame } from '../../core/points.ts';
@@ -28,6 +28,7 @@ const INRIA_ORDER = [
 
 /** Encodes a set as an INRIA 3DGS PLY (see the module comment). */
 export async function encodeSplatPly(set: GaussianSet): Promise<Uint8Array> {
+  const { Column, DataTable, MemoryFileSystem, Transform, writePly } = await loadSplatTransform();
   const stored = storedColumnsFromGaussians(set);
   const zeros = new Float32Array(set.count);
   const columns = INRIA_ORDER.map((name) => new Column(name, name === 'nx' || name === 'ny' || name === 'nz' ? zeros : stored[name]));

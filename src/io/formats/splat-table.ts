@@ -7,7 +7,8 @@
  * 3DGS/PLY data; its writers convert from that tag to their format's axes (GLB: glTF's LUF), so the conversion is
  * the library's, tested against independent readers in test/interop/splat-formats.test.ts.
  */
-import { Column, DataTable, Transform, type TypedArray } from '@playcanvas/splat-transform';
+import type { Column, DataTable, TypedArray } from '@playcanvas/splat-transform';
+import type { SplatTransformLib } from './splat-transform-lib.ts';
 import { FormatError } from '../../core/errors.ts';
 import { createGaussianSet, SH_C0, type GaussianSet } from '../../core/gaussians.ts';
 import type { PointFrame } from '../../core/points.ts';
@@ -49,9 +50,9 @@ export function storedColumnsFromGaussians(set: GaussianSet): Record<(typeof SPL
 }
 
 /** A DataTable (RDF data, tagged Transform.PLY) of the set, with `extra` columns appended. */
-export function dataTableFromGaussians(set: GaussianSet, extra: readonly Column[] = []): DataTable {
+export function dataTableFromGaussians(lib: SplatTransformLib, set: GaussianSet, extra: readonly Column[] = []): DataTable {
   const cols = storedColumnsFromGaussians(set);
-  return new DataTable([...SPLAT_COLUMNS.map((name) => new Column(name, cols[name])), ...extra], Transform.PLY);
+  return new lib.DataTable([...SPLAT_COLUMNS.map((name) => new lib.Column(name, cols[name])), ...extra], lib.Transform.PLY);
 }
 
 /** Any numeric column source: a DataTable's column data or a plain typed array. */
@@ -98,8 +99,8 @@ export function writeUnitQuaternion(out: Float32Array, i: number, w: number, x: 
 }
 
 /** A GaussianSet from a DataTable whose raw data are in PLY (RDF) space; other spaces are converted first. */
-export function gaussiansFromDataTable(table: DataTable, frame: PointFrame, file: string): GaussianSet {
-  if (!table.transform.equals(Transform.PLY)) {
+export function gaussiansFromDataTable(lib: SplatTransformLib, table: DataTable, frame: PointFrame, file: string): GaussianSet {
+  if (!table.transform.equals(lib.Transform.PLY)) {
     throw new FormatError('splat data is not in PLY (x right, y down, z forward) space.', { file });
   }
   return gaussiansFromStoredColumns(table.numRows, (name) => table.getColumnByName(name)?.data as TypedArray | undefined, frame, file);
