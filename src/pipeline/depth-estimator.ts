@@ -108,7 +108,8 @@ export function depthEstimatorFor(
   }
   // This estimator's reusable network-input buffers (see DepthRunRequest.inputPool).
   const inputPool: Float32Array[] = [];
-  const resizeWorkspace = createResizeWorkspace();
+  // What every run of this estimator passes, single image or batch.
+  const shared = { resizeWorkspace: createResizeWorkspace(), preprocess: spec?.preprocess, processSizePx: options.preprocess.processSizePx, output };
   return {
     modelId,
     modelPath: opened.path,
@@ -118,26 +119,11 @@ export function depthEstimatorFor(
     device: session.device,
     staticInput: contract.staticInput,
     estimate(image, intrinsics, runContext = context) {
-      return runDepthModel(session, contract, {
-        inputPool,
-        resizeWorkspace,
-        image,
-        intrinsics,
-        preprocess: spec?.preprocess,
-        processSizePx: options.preprocess.processSizePx,
-        output,
-      }, runContext);
+      return runDepthModel(session, contract, { ...shared, inputPool, image, intrinsics }, runContext);
     },
     batch: contract.batch,
     estimateBatch(images, intrinsics, runContext = context) {
-      return runDepthModelBatch(session, contract, {
-        resizeWorkspace,
-        images,
-        intrinsics,
-        preprocess: spec?.preprocess,
-        processSizePx: options.preprocess.processSizePx,
-        output,
-      }, runContext);
+      return runDepthModelBatch(session, contract, { ...shared, images, intrinsics }, runContext);
     },
   };
 }

@@ -10,12 +10,11 @@
 import type { RunContext } from '../core/context.ts';
 import type { Image } from '../core/image.ts';
 import type { InferenceBackend } from '../models/backend.ts';
-import { resolveFeatureModel } from '../models/feature-models.ts';
-import { createMutualNearestMatcher, XFEAT_MIN_SIMILARITY } from '../models/matcher-graph.ts';
-import { createXFeatExtractor, openXFeatSession, type LocalFeatures } from '../models/xfeat.ts';
+import { XFEAT_MIN_SIMILARITY } from '../models/matcher-graph.ts';
+import type { LocalFeatures } from '../models/xfeat.ts';
 import type { FrameCorrespondences } from '../video/temporal-alignment.ts';
 import type { ModelLocations } from './depth-estimator.ts';
-import { matchedPixels } from './views-features.ts';
+import { matchedPixels, openXFeatWithMatcher } from './views-features.ts';
 
 /** How frame-unit alignment relates consecutive frames: the same pixel, or XFeat matches. */
 export const ALIGN_MATCHES = ['none', 'xfeat'] as const;
@@ -47,12 +46,7 @@ export interface FrameMatcher {
 export async function openFrameMatcher(
   backend: InferenceBackend, options: FrameMatchOptions, locations: ModelLocations, context: RunContext = {},
 ): Promise<FrameMatcher> {
-  const resolved = await resolveFeatureModel(options.modelIdOrPath, {
-    modelDir: locations.modelDir, cacheDir: locations.cacheDir, allowDownload: options.allowDownload,
-  }, context);
-  const sessionOptions = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
-  const extractor = createXFeatExtractor(await openXFeatSession(backend, resolved.path, sessionOptions), { maxKeypoints: options.maxKeypoints });
-  const matcher = await createMutualNearestMatcher(backend, sessionOptions);
+  const { extractor, matcher } = await openXFeatWithMatcher(backend, options, locations, context);
   let previous: LocalFeatures | undefined;
   return {
     async next(image, runContext = context) {

@@ -74,20 +74,33 @@ export interface FeatureToolkit {
   pixelScale(width: number, height: number): number;
 }
 
-export async function openFeatureToolkit(
-  backend: InferenceBackend, options: FeatureOptions, locations: ModelLocations, context: RunContext = {},
-): Promise<FeatureToolkit> {
+/**
+ * Resolves the feature network (id or path, ANYVIEW_MODEL_DIR, cache, download) and opens its extractor and the
+ * mutual-nearest matcher: what every user of XFeat needs (multi-view features, video frame matches).
+ */
+export async function openXFeatWithMatcher(
+  backend: InferenceBackend,
+  options: { readonly modelIdOrPath: string; readonly maxKeypoints: number; readonly allowDownload: boolean; readonly intraOpThreads?: number | undefined },
+  locations: ModelLocations,
+  context: RunContext = {},
+): Promise<{ extractor: XFeatExtractor; matcher: MutualNearestMatcher; modelPath: string }> {
   const resolved = await resolveFeatureModel(options.modelIdOrPath, {
     modelDir: locations.modelDir, cacheDir: locations.cacheDir, allowDownload: options.allowDownload,
   }, context);
   const sessionOptions = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
-  const session = await openXFeatSession(backend, resolved.path, sessionOptions);
-  const extractor = createXFeatExtractor(session, { maxKeypoints: options.maxKeypoints });
+  const extractor = createXFeatExtractor(await openXFeatSession(backend, resolved.path, sessionOptions), { maxKeypoints: options.maxKeypoints });
   const matcher = await createMutualNearestMatcher(backend, sessionOptions);
+  return { extractor, matcher, modelPath: resolved.path };
+}
+
+export async function openFeatureToolkit(
+  backend: InferenceBackend, options: FeatureOptions, locations: ModelLocations, context: RunContext = {},
+): Promise<FeatureToolkit> {
+  const { extractor, matcher, modelPath } = await openXFeatWithMatcher(backend, options, locations, context);
   const { resolutionsPx, maxKeypoints } = options;
   const finest = Math.max(...resolutionsPx);
   return {
-    extractor, matcher, modelPath: resolved.path,
+    extractor, matcher, modelPath,
     extract: (image, ctx) => extractMultiResolutionFeatures(extractor, image, { resolutionsPx, maxKeypoints }, ctx),
     // Thresholds follow the finest level: its keypoints are the precise ones.
     pixelScale: (width, height) => featurePixelScale(width, height, extractor.inputWidth, extractor.inputHeight, finest),
