@@ -16,6 +16,7 @@ import { readImageHeader } from '../io/decode-image.ts';
 import { intrinsicsFromColmapCamera, readColmapModel, worldFromCameraOfColmapImage } from '../io/formats/colmap.ts';
 import { readTransformsJson } from '../io/formats/transforms-json.ts';
 import { alignedPoseErrors, pairwiseAuc } from '../eval/pose-metrics.ts';
+import { median } from '../core/stats.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import type { ModelLocations } from './depth-estimator.ts';
 import { worldFromCameras } from './views-outputs.ts';
@@ -72,9 +73,19 @@ export interface PosesReport {
   readonly medianRotationErrorDeg: number | null;
   readonly meanRotationErrorDeg: number | null;
   readonly medianCentreErrorPercent: number | null;
+  /**
+   * Over the pairs of registered views: median relative rotation error and translation-direction error
+   * (degrees). Unlike the aligned errors these need no alignment, so they show the cameras' own precision.
+   */
+  readonly medianPairRotationErrorDeg: number | null;
+  readonly medianPairTranslationErrorDeg: number | null;
   readonly wallMs: number;
   readonly ignoredGtFrames: number;
   readonly views: readonly { readonly image: string; readonly registered: boolean; readonly rotationErrorDeg: number | null; readonly centreErrorPercent: number | null }[];
+}
+
+function medianOrNull(values: readonly number[]): number | null {
+  return values.length === 0 ? null : median(values);
 }
 
 export async function evaluatePoses(
@@ -91,6 +102,7 @@ export async function evaluatePoses(
   const gt = gtViews.map((v) => v.worldFromCamera);
   const auc = pairwiseAuc(gt, estimates, [3, 30]);
   const aligned = alignedPoseErrors(gt, estimates);
+  const registeredPairs = auc.pairs.filter((p) => Number.isFinite(p.errorDeg));
   return {
     protocol: 'pairwise-auc-da3',
     auc3: auc.aucPercent[3]!,
@@ -101,6 +113,8 @@ export async function evaluatePoses(
     medianRotationErrorDeg: aligned?.medianRotationDeg ?? null,
     meanRotationErrorDeg: aligned?.meanRotationDeg ?? null,
     medianCentreErrorPercent: aligned?.medianCentreErrorPercent ?? null,
+    medianPairRotationErrorDeg: medianOrNull(registeredPairs.map((p) => p.rotationDeg)),
+    medianPairTranslationErrorDeg: medianOrNull(registeredPairs.map((p) => p.translationDeg)),
     wallMs: performance.now() - started,
     ignoredGtFrames: ignored,
     views: gtViews.map((v, i) => ({

@@ -14,7 +14,8 @@ import { densifyViews, DEFAULT_DENSE_OPTIONS, type DenseOptions, type DenseViewR
 import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from './views-outputs.ts';
 import { knownCamerasForPaths } from './known-cameras.ts';
 import { reconstructWithDa3 } from './views-da3.ts';
-import { reconstructSparse, viewNames, type SparseOptions } from './views-sparse.ts';
+import { DEFAULT_FINE_PASS } from './views-fine.ts';
+import { reconstructSparse, viewNames, type FinePassReport, type SparseOptions } from './views-sparse.ts';
 
 export interface ViewsDepthModel {
   readonly idOrPath: string;
@@ -44,6 +45,7 @@ const DEFAULT_SPARSE: SparseOptions = {
   cameraPrior: {},
   alpha: 'flattenWhite',
   seed: 0,
+  finePass: DEFAULT_FINE_PASS,
 };
 
 export const DEFAULT_VIEWS_OPTIONS: Omit<ViewsJobOptions, 'outDir'> = Object.freeze({
@@ -70,6 +72,8 @@ export interface ViewsJobReport {
   /** Verified pairs left out because their rotation closes no consistent loop (repeated or symmetric structure). */
   readonly loopRejectedPairs: number;
   readonly matchedPairs: number;
+  /** The fine pass (features again at a finer resolution): whether the cameras come from it, or why not. */
+  readonly finePass: FinePassReport;
   readonly dense?: { readonly numPoints: number; readonly viewsUsed: number; readonly views: readonly DenseViewReport[] };
   /** What the run could not do and how to get it. */
   readonly notes: readonly string[];
@@ -139,6 +143,7 @@ export async function runViewsJob(
     verifiedPairs: sparse.verifiedPairs,
     loopRejectedPairs: sparse.loopRejectedPairs,
     matchedPairs: sparse.matchedPairs,
+    finePass: sparse.finePass,
     ...(dense ? { dense } : {}),
     notes,
     written,
@@ -178,6 +183,7 @@ async function runDa3ViewsJob(
     verifiedPairs: 0,
     loopRejectedPairs: 0,
     matchedPairs: 0,
+    finePass: { kind: 'off' },
     dense: { numPoints: result.cloud.numPoints, viewsUsed: registered, views: [] },
     notes: ['Cameras and points from the DA3 network (P = t + D d); world frame and scale are the network\'s, no sparse points or COLMAP tracks.'],
     written,

@@ -24,6 +24,7 @@ import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage, type Sub
 import { refineTrackKeypoints, type RefinementFailurePolicy } from './views-refine.ts';
 import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } from './camera-prior.ts';
 import type { ModelLocations } from './depth-estimator.ts';
+import { runFinePass, type FinePassOptions } from './views-fine.ts';
 import {
   keypointColors, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
 } from './views-features.ts';
@@ -47,6 +48,11 @@ export interface SparseOptions {
   readonly seed: number;
   /** Structure-from-motion settings beyond the defaults. */
   readonly sfm?: IncrementalOptions;
+  /**
+   * Features detected again at a finer resolution after registration, matched under the coarse cameras, and the
+   * cameras reconstructed again from them (pipeline/views-fine.ts); absent: coarse cameras only.
+   */
+  readonly finePass?: FinePassOptions;
   /** Full-resolution sub-pixel refinement of the verified matches before structure from motion. */
   readonly matchRefinement?: MatchRefinementOptions;
 }
@@ -85,8 +91,15 @@ export interface SparseResult {
   /** Pairs that passed two-view verification but whose rotation closes no consistent loop (repeated structure). */
   readonly loopRejectedPairs: number;
   readonly matchedPairs: number;
-  readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number };
+  /** What the fine pass did: cameras and points come from it when 'refined'. */
+  readonly finePass: FinePassReport;
+  readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number; readonly finePass: number };
 }
+
+export type FinePassReport =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'skipped' | 'rejected'; readonly reason: string }
+  | { readonly kind: 'refined'; readonly pairs: number; readonly matches: number };
 
 /** Loop (rotation cycle) tolerance with known intrinsics, and with a focal prior only (degrees). */
 const CYCLE_ERROR_CALIBRATED_DEG = 5;
@@ -226,9 +239,35 @@ export async function reconstructSparse(
     }, context);
   }
   const sfmMs = performance.now() - t2;
+
+  // 4. Fine pass: features again at a finer resolution, matched under the coarse cameras, cameras again.
+  const t3 = performance.now();
+  let outViews: readonly SparseView[] = views;
+  let finePass: FinePassReport = { kind: 'off' };
+  if (options.finePass && !options.knownPoses) {
+    const outcome = await runFinePass(toolkit, {
+      views: sfmViews, sizes: views, reconstruction,
+      coarseResolutionPx: Math.max(...options.features.resolutionsPx),
+      decode: async (v) => decodeImage({ bytes: await readFile(views[v]!.path), name: views[v]!.path }, { alpha: options.alpha }),
+      colors: keypointColors,
+    }, options.finePass, { seed: options.seed, refineIntrinsics: anyPrior ? 'sharedFocal' : 'none', ...options.sfm }, context);
+    if (outcome.kind === 'refined') {
+      reconstruction = outcome.reconstruction;
+      const fineFeatures = outcome.features;
+      outViews = views.map((view, v) => (fineFeatures[v] ? { ...view, features: fineFeatures[v] } : view));
+      finePass = { kind: 'refined', pairs: outcome.pairs, matches: outcome.matches };
+      log?.debug(`fine pass: ${outcome.pairs} pairs, ${outcome.matches} matches, ${reconstruction.points.length} points`);
+    } else {
+      finePass = outcome;
+      const message = `fine pass ${outcome.kind}: ${outcome.reason}; the coarse cameras stay.`;
+      if (outcome.kind === 'rejected') log?.warn(message);
+      else log?.debug(message);
+    }
+  }
   return {
-    views, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,
-    timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs },
+    views: outViews, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,
+    finePass,
+    timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs, finePass: performance.now() - t3 },
   };
 }
 

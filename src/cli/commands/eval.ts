@@ -16,6 +16,8 @@ import { evaluatePosePairs, DEFAULT_POSE_PAIRS_OPTIONS, type PosePairsReport } f
 import { alphaFlag, ALPHA_CHOICES, type AlphaChoice } from '../parse.ts';
 import { evaluatePoses, type PosesReport } from '../../pipeline/eval-poses.ts';
 import { DEFAULT_VIEWS_OPTIONS } from '../../pipeline/views-job.ts';
+import { DEFAULT_FINE_PASS } from '../../pipeline/views-fine.ts';
+import { finePassFlags } from './views.ts';
 
 interface EvalFlags {
   dataset: string;
@@ -127,6 +129,8 @@ export function evalCommand(): Command {
     .option('--features <id|path>', 'feature network id or ONNX file', DEFAULT_VIEWS_OPTIONS.sparse.features.modelIdOrPath)
     .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), DEFAULT_VIEWS_OPTIONS.sparse.features.maxKeypoints)
     .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), DEFAULT_VIEWS_OPTIONS.sparse.features.resolutionsPx)
+    .option('--no-fine-pass', 'keep the cameras from the coarse features')
+    .option('--fine-resolution <px>', 'long side at which the fine pass detects features again', parsePositiveInt('--fine-resolution'), DEFAULT_FINE_PASS.resolutionPx)
     .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
     .option('--seed <n>', 'seed of every random sample', parseNonNegativeInt('--seed'), DEFAULT_VIEWS_OPTIONS.sparse.seed)
     .option('--threads <n>', 'intra-op threads', parsePositiveInt('--threads'))
@@ -140,7 +144,7 @@ export function evalCommand(): Command {
         const report = await evaluatePoses(backend, {
           imagesDir: flags.images, gt: flags.gt, useGtIntrinsics: flags.gtIntrinsics,
           sparse: {
-            ...S, alpha: alphaFlag(flags.alpha), seed: flags.seed,
+            ...S, alpha: alphaFlag(flags.alpha), seed: flags.seed, finePass: undefined, ...finePassFlags(flags),
             features: { ...S.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints, resolutionsPx: flags.featureResolution, allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
           },
         }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, {
@@ -161,6 +165,8 @@ interface PosesFlags {
   images: string;
   gt: string;
   gtIntrinsics: boolean;
+  finePass: boolean;
+  fineResolution: number;
   features: string;
   maxKeypoints: number;
   featureResolution: number[];
@@ -176,6 +182,8 @@ function printPoses(report: PosesReport): void {
     + `over ${report.numPairs} pairs\n`);
   process.stdout.write(`after Sim(3): rotation error median ${f(report.medianRotationErrorDeg, 3)} deg, centre error median ${f(report.medianCentreErrorPercent)} % of scene scale; `
     + `${(report.wallMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`pairs of registered views: relative rotation error median ${f(report.medianPairRotationErrorDeg, 3)} deg, `
+    + `translation direction error median ${f(report.medianPairTranslationErrorDeg, 3)} deg\n`);
 }
 
 interface PosePairsFlags {

@@ -4,6 +4,7 @@ import { expandImageInputs } from '../../io/inputs.ts';
 import type { ModelVariant } from '../../models/model-spec.ts';
 import { createOnnxRuntimeNodeBackend } from '../../models/onnxruntime-node.ts';
 import type { IntrinsicsOption } from '../../pipeline/depth-options.ts';
+import { DEFAULT_FINE_PASS, type FinePassOptions } from '../../pipeline/views-fine.ts';
 import { DEFAULT_VIEWS_OPTIONS, runViewsJob, type ViewsJobReport } from '../../pipeline/views-job.ts';
 import { VIEWS_OUTPUT_FORMATS, type ViewsOutputFormat } from '../../pipeline/views-outputs.ts';
 import type { PairChoice } from '../../pipeline/views-sparse.ts';
@@ -20,6 +21,8 @@ interface ViewsFlags {
   features: string;
   maxKeypoints: number;
   featureResolution: number[];
+  finePass: boolean;
+  fineResolution: number;
   intrinsics?: IntrinsicsOption;
   cameras?: string;
   da3Model?: string;
@@ -40,10 +43,18 @@ function printSummary(report: ViewsJobReport): void {
   const out = process.stdout;
   out.write(`${report.numRegistered} of ${report.numViews} views registered, ${report.numSparsePoints} sparse points `
     + `(${report.verifiedPairs} of ${report.matchedPairs} pairs verified)\n`);
+  const fine = report.finePass;
+  if (fine.kind === 'refined') out.write(`fine pass: cameras refined on ${fine.matches} matches in ${fine.pairs} pairs\n`);
+  else if (fine.kind !== 'off') out.write(`fine pass ${fine.kind}: ${fine.reason}\n`);
   if (report.unregistered.length > 0) out.write(`not registered: ${report.unregistered.join(', ')}\n`);
   if (report.dense) out.write(`dense: ${report.dense.numPoints} points from ${report.dense.viewsUsed} view(s)\n`);
   for (const note of report.notes) out.write(`note: ${note}\n`);
   for (const file of report.written) out.write(`wrote ${file}\n`);
+}
+
+/** The fine pass as the --no-fine-pass and --fine-resolution flags set it (views and eval poses). */
+export function finePassFlags(flags: { readonly finePass: boolean; readonly fineResolution: number }): { finePass?: FinePassOptions } {
+  return flags.finePass ? { finePass: { ...DEFAULT_FINE_PASS, resolutionPx: flags.fineResolution } } : {};
 }
 
 export function viewsCommand(): Command {
@@ -55,6 +66,8 @@ export function viewsCommand(): Command {
     .option('--features <id|path>', 'feature network id or ONNX file', D.sparse.features.modelIdOrPath)
     .option('--max-keypoints <n>', 'keypoints per image', parsePositiveInt('--max-keypoints'), D.sparse.features.maxKeypoints)
     .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), D.sparse.features.resolutionsPx)
+    .option('--no-fine-pass', 'keep the cameras from the coarse features (faster; less precise on large images)')
+    .option('--fine-resolution <px>', 'long side at which the fine pass detects features again', parsePositiveInt('--fine-resolution'), DEFAULT_FINE_PASS.resolutionPx)
     .option('--intrinsics <fx,fy,cx,cy>', 'shared camera intrinsics in pixels (else EXIF, else a 1.2*max(w,h) focal prior refined by bundle adjustment)', parseIntrinsics)
     .option('--da3-model <file>', 'a multi-view Depth Anything 3 ONNX export: cameras from its ray maps and points P = t + D*d, no feature matching')
     .option('--cameras <file|dir>', 'known cameras: a NeRF-style transforms.json or a COLMAP model folder (points only are estimated)')
@@ -90,6 +103,8 @@ export function viewsCommand(): Command {
             },
             alpha: alphaFlag(flags.alpha),
             seed: flags.seed,
+            finePass: undefined,
+            ...finePassFlags(flags),
           },
           dense: { ...D.dense, maxPoints: flags.maxPoints, alpha: alphaFlag(flags.alpha), seed: flags.seed },
           ...(flags.cameras !== undefined ? { knownCamerasFile: flags.cameras } : {}),

@@ -1,0 +1,240 @@
+/**
+ * Fine pass of multi-view reconstruction. The coarse pass (features on the image squeezed into one network
+ * input) registers views robustly, but its keypoints are good to only 1-2.5 original pixels, which on
+ * narrow-field-of-view photos costs tenths of a degree. Here features are detected again at a finer resolution
+ * (tiles of the network input) and matched between the views the coarse cameras say overlap. A match is kept
+ * when it lies near the coarse cameras' epipolar lines (a loose test: it only rules out repeated or symmetric
+ * structure the coarse pass already resolved) and is an inlier of the pair's own essential matrix at a tight
+ * threshold. The cameras are then reconstructed again from these matches alone, so that the coarse poses'
+ * errors do not carry over; the coarse result stays when the fine one registers fewer views or disagrees
+ * with it by more than a few degrees.
+ */
+import type { Intrinsics } from '../core/camera.ts';
+import type { RunContext } from '../core/context.ts';
+import { throwIfAborted } from '../core/errors.ts';
+import type { Image } from '../core/image.ts';
+import { fundamentalFromCameras, matchesOnEpipolarLines } from '../geometry/epipolar.ts';
+import { estimateRelativePose } from '../geometry/essential.ts';
+import { rotationAngleDeg, mul3, transpose3 } from '../geometry/mat3.ts';
+import type { RigidPose } from '../geometry/rigid.ts';
+import { extractMultiResolutionFeatures } from '../models/feature-tiling.ts';
+import type { LocalFeatures } from '../models/xfeat.ts';
+import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
+import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
+import type { FeatureToolkit } from './views-features.ts';
+
+export interface FinePassOptions {
+  /** Long side (pixels) at which features are detected again; images are never enlarged. */
+  readonly resolutionPx: number;
+  /** The pass runs only when this resolution is at least this many times the coarse one (median over views). */
+  readonly minResolutionGain: number;
+  /** Keypoints per image at the fine resolution, over all tiles. */
+  readonly maxKeypoints: number;
+  /** Mutual nearest neighbours below this cosine similarity are dropped. */
+  readonly minSimilarity: number;
+  /** Sampson distance (original pixels) allowed from the coarse cameras' epipolar geometry. */
+  readonly maxCoarseEpipolarPx: number;
+  /** Inlier threshold (original pixels) of each pair's own essential matrix. */
+  readonly thresholdPx: number;
+  /** Pairs of registered views sharing fewer coarse points than this are not matched. */
+  readonly minSharedPoints: number;
+  /** Pairs keeping fewer fine matches than this take no part. */
+  readonly minMatches: number;
+  /** The coarse cameras stay when a relative rotation changes by more than this (degrees). */
+  readonly maxRotationChangeDeg: number;
+}
+
+export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
+  resolutionPx: 1600,
+  minResolutionGain: 1.5,
+  // 4096 at 1600 px left DTU's weakest view (000000) with too few matches to place it (2.7 deg on 2 of 5 seeds).
+  maxKeypoints: 8192,
+  minSimilarity: 0.82,
+  maxCoarseEpipolarPx: 16,
+  thresholdPx: 1.5,
+  minSharedPoints: 20,
+  minMatches: 30,
+  maxRotationChangeDeg: 5,
+});
+
+export interface FinePassInput {
+  /** The coarse pass's views (coarse keypoints), indexed as the reconstruction. */
+  readonly views: readonly SfmView[];
+  readonly sizes: readonly { readonly width: number; readonly height: number }[];
+  /** The coarse reconstruction. */
+  readonly reconstruction: Reconstruction;
+  /** Long side at which the coarse features were detected (the finest coarse level). */
+  readonly coarseResolutionPx: number;
+  /** Decodes view i again (one image in memory at a time). */
+  readonly decode: (view: number) => Promise<Image<Uint8Array>>;
+  readonly colors: (image: Image<Uint8Array>, keypoints: Float32Array) => Uint8Array;
+}
+
+export type FinePassOutcome =
+  | { readonly kind: 'skipped'; readonly reason: string }
+  | { readonly kind: 'rejected'; readonly reason: string }
+  | {
+    readonly kind: 'refined';
+    readonly reconstruction: Reconstruction;
+    /** Per view: the fine features the reconstruction's tracks index, or null for a view without a pose. */
+    readonly features: readonly (LocalFeatures | null)[];
+    readonly pairs: number;
+    readonly matches: number;
+  };
+
+/** Pixel of a world point in a camera (x right, y down), or null behind it. */
+function project(pose: RigidPose, k: Intrinsics, p: ArrayLike<number>): [number, number] | null {
+  const r = pose.rotation, t = pose.translation;
+  const z = r[6]! * p[0]! + r[7]! * p[1]! + r[8]! * p[2]! + t[2]!;
+  if (!(z > 0)) return null;
+  const x = r[0]! * p[0]! + r[1]! * p[1]! + r[2]! * p[2]! + t[0]!;
+  const y = r[3]! * p[0]! + r[4]! * p[1]! + r[5]! * p[2]! + t[1]!;
+  return [k.fxPx * (x / z) + k.cxPx, k.fyPx * (y / z) + k.cyPx];
+}
+
+/**
+ * Pairs of registered views worth matching at the fine level: a point observed in one view that projects into
+ * the other's frame (in front of it) counts for the pair; pairs with at least `minShared` such points are
+ * returned, in order. Geometric rather than track covisibility: a pair whose coarse matches were too few, or
+ * were set aside by the loop check, is still matched when the cameras say the views overlap.
+ */
+export function covisiblePairs(
+  reconstruction: Reconstruction, sizes: readonly { readonly width: number; readonly height: number }[], minShared: number,
+): Array<readonly [number, number]> {
+  const { cameraFromWorld: poses, intrinsics, points } = reconstruction;
+  const numViews = poses.length;
+  const registered = poses.flatMap((p, v) => (p ? [v] : []));
+  const counts = new Map<number, number>();
+  const inside = new Uint8Array(numViews);
+  for (const point of points) {
+    inside.fill(0);
+    for (const v of registered) {
+      const px = project(poses[v]!, intrinsics[v]!, point.xyz);
+      if (px && px[0] >= 0 && px[1] >= 0 && px[0] < sizes[v]!.width && px[1] < sizes[v]!.height) inside[v] = 1;
+    }
+    const observers = new Set<number>();
+    for (let o = 0; o < point.track.length; o += 2) observers.add(point.track[o]!);
+    for (const i of observers) {
+      for (const j of registered) {
+        // Each unordered pair once per point, whichever of its views observed it.
+        if (j === i || !inside[j] || (observers.has(j) && j < i)) continue;
+        const key = Math.min(i, j) * numViews + Math.max(i, j);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  return [...counts.entries()].filter(([, c]) => c >= minShared).map(([key]) => key).sort((a, b) => a - b)
+    .map((key) => [Math.floor(key / numViews), key % numViews] as const);
+}
+
+/** Largest change (degrees) of a relative rotation between two views registered in both reconstructions. */
+export function maxRelativeRotationChangeDeg(a: readonly (RigidPose | null)[], b: readonly (RigidPose | null)[]): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) {
+      const ai = a[i], aj = a[j], bi = b[i], bj = b[j];
+      if (!ai || !aj || !bi || !bj) continue;
+      const relA = mul3(aj.rotation, transpose3(ai.rotation)), relB = mul3(bj.rotation, transpose3(bi.rotation));
+      worst = Math.max(worst, rotationAngleDeg(mul3(relA, transpose3(relB))));
+    }
+  }
+  return worst;
+}
+
+/** Median over the registered views of how many times finer the fine resolution is than the coarse one. */
+function resolutionGain(input: FinePassInput, fineResolutionPx: number): number {
+  const gains = input.sizes.flatMap((size, v) => {
+    if (!input.reconstruction.cameraFromWorld[v]) return [];
+    const longSide = Math.max(size.width, size.height);
+    return [Math.min(fineResolutionPx, longSide) / Math.min(input.coarseResolutionPx, longSide)];
+  }).sort((x, y) => x - y);
+  return gains.length === 0 ? 1 : gains[gains.length >> 1]!;
+}
+
+export async function runFinePass(
+  toolkit: FeatureToolkit, input: FinePassInput, options: FinePassOptions, sfm: IncrementalOptions, context: RunContext = {},
+): Promise<FinePassOutcome> {
+  const { views, reconstruction } = input;
+  const poses = reconstruction.cameraFromWorld;
+  const gain = resolutionGain(input, options.resolutionPx);
+  if (gain < options.minResolutionGain) {
+    return { kind: 'skipped', reason: `the images are within ${gain.toFixed(2)}x of the coarse feature resolution` };
+  }
+  const pairs = covisiblePairs(reconstruction, input.sizes, options.minSharedPoints);
+  if (pairs.length === 0) return { kind: 'skipped', reason: 'no two registered views share enough points' };
+
+  const features: (LocalFeatures | null)[] = [];
+  const colors: (Uint8Array | undefined)[] = [];
+  const registered = poses.filter((p) => p !== null).length;
+  for (let v = 0; v < views.length; v++) {
+    throwIfAborted(context.signal);
+    if (!poses[v]) { features.push(null); colors.push(undefined); continue; }
+    const image = await input.decode(v);
+    const f = await extractMultiResolutionFeatures(toolkit.extractor, image, { resolutionsPx: [options.resolutionPx], maxKeypoints: options.maxKeypoints }, context);
+    features.push(f);
+    colors.push(input.colors(image, f.keypoints));
+    context.onProgress?.({ stage: 'fine features', done: features.filter((x) => x !== null).length, total: registered, unit: 'images' });
+  }
+
+  const finePairs: VerifiedPair[] = [];
+  let numMatches = 0;
+  for (const [index, [v0, v1]] of pairs.entries()) {
+    throwIfAborted(context.signal);
+    const pair = await verifyFinePair(toolkit, v0, v1, features[v0]!, features[v1]!, reconstruction, options, (sfm.seed ?? 0) + index, context);
+    context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
+    context.onProgress?.({ stage: 'fine matching', done: index + 1, total: pairs.length, unit: 'steps' });
+    if (pair.verified) { finePairs.push(pair.verified); numMatches += pair.verified.matches.length / 2; }
+  }
+
+  const fineViews: SfmView[] = views.map((view, v) => ({
+    ...view,
+    // The coarse pass's intrinsics: refined there when only a prior was known.
+    intrinsics: reconstruction.intrinsics[v]!,
+    keypoints: features[v]?.keypoints ?? new Float32Array(0),
+    ...(colors[v] ? { keypointColors: colors[v] } : {}),
+  }));
+  const fine = reconstructIncremental(fineViews, finePairs, sfm, context);
+  const fineRegistered = fine.cameraFromWorld.filter((p) => p !== null).length;
+  if (fineRegistered < registered) {
+    const lost = views.filter((_, v) => poses[v] && !fine.cameraFromWorld[v]).map((v) => v.name);
+    return { kind: 'rejected', reason: `fine matches registered ${fineRegistered} of the ${registered} views (not ${lost.join(', ')})` };
+  }
+  const change = maxRelativeRotationChangeDeg(poses, fine.cameraFromWorld);
+  if (change > options.maxRotationChangeDeg) {
+    return { kind: 'rejected', reason: `a relative rotation moved by ${change.toFixed(1)} deg from the coarse cameras` };
+  }
+  return { kind: 'refined', reconstruction: fine, features, pairs: finePairs.length, matches: numMatches };
+}
+
+/** Mutual matches of two views' fine features, near the coarse epipolar lines, then inliers of their own essential matrix. */
+async function verifyFinePair(
+  toolkit: FeatureToolkit, v0: number, v1: number, f0: LocalFeatures, f1: LocalFeatures, coarse: Reconstruction,
+  options: FinePassOptions, seed: number, context: RunContext,
+): Promise<{ verified: VerifiedPair | null; summary: string }> {
+  const matches = await toolkit.matcher.match(f0, f1, { minSimilarity: options.minSimilarity }, context);
+  const indices = new Uint32Array(2 * matches.count);
+  for (let m = 0; m < matches.count; m++) { indices[2 * m] = matches.indices0[m]!; indices[2 * m + 1] = matches.indices1[m]!; }
+  const k0 = coarse.intrinsics[v0]!, k1 = coarse.intrinsics[v1]!;
+  const fundamental = fundamentalFromCameras(coarse.cameraFromWorld[v0]!, coarse.cameraFromWorld[v1]!, k0, k1);
+  const near = matchesOnEpipolarLines(f0.keypoints, f1.keypoints, indices, fundamental, options.maxCoarseEpipolarPx);
+  const summary = `${matches.count} matches, ${near.length} near the coarse epipolar lines`;
+  if (near.length < Math.max(options.minMatches, 8)) return { verified: null, summary };
+  const px0 = new Float64Array(2 * near.length), px1 = new Float64Array(2 * near.length);
+  near.forEach((m, i) => {
+    const a = indices[2 * m]!, b = indices[2 * m + 1]!;
+    px0[2 * i] = f0.keypoints[2 * a]!; px0[2 * i + 1] = f0.keypoints[2 * a + 1]!;
+    px1[2 * i] = f1.keypoints[2 * b]!; px1[2 * i + 1] = f1.keypoints[2 * b + 1]!;
+  });
+  // Mostly inliers after the epipolar test, so RANSAC stops early; the cap only bounds a bad pair.
+  const pose = estimateRelativePose(px0, px1, k0, k1, { thresholdPx: options.thresholdPx, seed, maxIterations: 1000 });
+  if (!pose || pose.numEssentialInliers < options.minMatches) return { verified: null, summary: `${summary}, ${pose?.numEssentialInliers ?? 0} essential inliers` };
+  const kept: number[] = [];
+  near.forEach((m, i) => { if (pose.essentialInliers[i] === 1) kept.push(indices[2 * m]!, indices[2 * m + 1]!); });
+  return {
+    verified: {
+      view0: v0, view1: v1, matches: Uint32Array.from(kept),
+      pose1From0: pose.pose1From0, medianTriangulationAngleDeg: pose.medianTriangulationAngleDeg,
+    },
+    summary: `${summary}, ${kept.length / 2} essential inliers`,
+  };
+}
