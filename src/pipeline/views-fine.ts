@@ -166,6 +166,7 @@ export async function runFinePass(
   const features: (LocalFeatures | null)[] = [];
   const colors: (Uint8Array | undefined)[] = [];
   const registered = poses.filter((p) => p !== null).length;
+  let extracted = 0;
   for (let v = 0; v < views.length; v++) {
     throwIfAborted(context.signal);
     if (!poses[v]) { features.push(null); colors.push(undefined); continue; }
@@ -173,7 +174,7 @@ export async function runFinePass(
     const f = await extractMultiResolutionFeatures(toolkit.extractor, image, { resolutionsPx: [options.resolutionPx], maxKeypoints: options.maxKeypoints }, context);
     features.push(f);
     colors.push(input.colors(image, f.keypoints));
-    context.onProgress?.({ stage: 'fine features', done: features.filter((x) => x !== null).length, total: registered, unit: 'images' });
+    context.onProgress?.({ stage: 'fine features', done: ++extracted, total: registered, unit: 'images' });
   }
 
   const finePairs: VerifiedPair[] = [];
