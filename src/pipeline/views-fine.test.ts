@@ -42,6 +42,10 @@ test('covisiblePairs: a point observed in one view counts for every other view w
   // A 600 px wide view 0 no longer contains x = 6 (u = 620): (0,1) and (0,2) keep only the 5 points at x = 3.
   assert.deepEqual(covisiblePairs(reconstruction, [{ width: 600, height: 480 }, SIZE, SIZE, SIZE, SIZE], 10), []);
   assert.deepEqual(covisiblePairs(reconstruction, [{ width: 600, height: 480 }, SIZE, SIZE, SIZE, SIZE], 5), [[0, 1], [0, 2], [1, 2]]);
+  // One partner per view: view 0 keeps (0,1) (10 points, the tie with (0,2) goes to the lower index), view 1
+  // keeps (0,1), view 2 keeps (0,2) (10 against 5 for (1,2)); (1,2) is nobody's first choice.
+  assert.deepEqual(covisiblePairs(reconstruction, sizes, 5, 1), [[0, 1], [0, 2]]);
+  assert.deepEqual(covisiblePairs(reconstruction, sizes, 5, 2), [[0, 1], [0, 2], [1, 2]]);
 });
 
 test('maxRelativeRotationChangeDeg: the largest change of a relative rotation, blind to a common rotation of the world', () => {

@@ -38,6 +38,8 @@ export interface FinePassOptions {
   readonly thresholdPx: number;
   /** Pairs of registered views sharing fewer coarse points than this are not matched. */
   readonly minSharedPoints: number;
+  /** Each view is matched with at most this many partners, its most covisible ones. */
+  readonly maxPairsPerView: number;
   /** Pairs keeping fewer fine matches than this take no part. */
   readonly minMatches: number;
   /** The coarse cameras stay when a relative rotation changes by more than this (degrees). */
@@ -53,6 +55,8 @@ export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
   maxCoarseEpipolarPx: 16,
   thresholdPx: 1.5,
   minSharedPoints: 20,
+  // Keeps the fine matching linear in the number of views; DTU's views have at most 5 partners.
+  maxPairsPerView: 10,
   minMatches: 30,
   maxRotationChangeDeg: 5,
 });
@@ -96,10 +100,13 @@ function project(pose: RigidPose, k: Intrinsics, p: ArrayLike<number>): [number,
  * Pairs of registered views worth matching at the fine level: a point observed in one view that projects into
  * the other's frame (in front of it) counts for the pair; pairs with at least `minShared` such points are
  * returned, in order. Geometric rather than track covisibility: a pair whose coarse matches were too few, or
- * were set aside by the loop check, is still matched when the cameras say the views overlap.
+ * were set aside by the loop check, is still matched when the cameras say the views overlap. On large sets
+ * each view keeps only its `maxPerView` most covisible partners (a pair stays when either view keeps it), so
+ * the matching grows linearly with the number of views, not quadratically.
  */
 export function covisiblePairs(
   reconstruction: Reconstruction, sizes: readonly { readonly width: number; readonly height: number }[], minShared: number,
+  maxPerView = Number.POSITIVE_INFINITY,
 ): Array<readonly [number, number]> {
   const { cameraFromWorld: poses, intrinsics, points } = reconstruction;
   const numViews = poses.length;
@@ -123,8 +130,21 @@ export function covisiblePairs(
       }
     }
   }
-  return [...counts.entries()].filter(([, c]) => c >= minShared).map(([key]) => key).sort((a, b) => a - b)
-    .map((key) => [Math.floor(key / numViews), key % numViews] as const);
+  const candidates = [...counts.entries()].filter(([, c]) => c >= minShared);
+  const partners = new Map<number, Array<[number, number]>>();
+  for (const [key, count] of candidates) {
+    for (const v of [Math.floor(key / numViews), key % numViews]) {
+      let list = partners.get(v);
+      if (!list) partners.set(v, list = []);
+      list.push([key, count]);
+    }
+  }
+  const chosen = new Set<number>();
+  for (const list of partners.values()) {
+    list.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    for (const [key] of list.slice(0, maxPerView)) chosen.add(key);
+  }
+  return [...chosen].sort((a, b) => a - b).map((key) => [Math.floor(key / numViews), key % numViews] as const);
 }
 
 /** Largest change (degrees) of a relative rotation between two views registered in both reconstructions. */
@@ -160,7 +180,7 @@ export async function runFinePass(
   if (gain < options.minResolutionGain) {
     return { kind: 'skipped', reason: `the images are within ${gain.toFixed(2)}x of the coarse feature resolution` };
   }
-  const pairs = covisiblePairs(reconstruction, input.sizes, options.minSharedPoints);
+  const pairs = covisiblePairs(reconstruction, input.sizes, options.minSharedPoints, options.maxPairsPerView);
   if (pairs.length === 0) return { kind: 'skipped', reason: 'no two registered views share enough points' };
 
   const features: (LocalFeatures | null)[] = [];
