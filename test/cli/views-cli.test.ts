@@ -114,6 +114,7 @@ test('eval poses: every DTU view registered, pairwise AUC@30 >= 90 against the g
   assert.equal(report.registered, 6);
   assert.ok(report.auc30 >= 90, `AUC@30 ${report.auc30}`);
   // The fine pass (features again at 1600 px): every pair within 3 degrees on seeds 0-9 (coarse alone: 82-98).
+  assert.equal(report.finePass.kind, 'refined');
   assert.ok(report.auc3 >= 95, `AUC@3 ${report.auc3}`);
   assert.ok(report.medianPairRotationErrorDeg < 0.3, `relative rotation error ${report.medianPairRotationErrorDeg}`);
   for (const key of ['auc3', 'auc30', 'registered', 'n']) assert.ok(key in report, key);
@@ -122,6 +123,7 @@ test('eval poses: every DTU view registered, pairwise AUC@30 >= 90 against the g
   assert.equal(coarse.code, 0, coarse.stderr);
   const coarseReport = JSON.parse(coarse.stdout);
   assert.equal(coarseReport.registered, 6);
+  assert.equal(coarseReport.finePass.kind, 'off');
   assert.ok(coarseReport.medianPairRotationErrorDeg > report.medianPairRotationErrorDeg,
     `coarse ${coarseReport.medianPairRotationErrorDeg} vs fine ${report.medianPairRotationErrorDeg}`);
 });
