@@ -21,7 +21,7 @@ import { extractMultiResolutionFeatures } from '../models/feature-tiling.ts';
 import type { LocalFeatures } from '../models/xfeat.ts';
 import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
-import type { FeatureToolkit } from './views-features.ts';
+import { matchedPixels, type FeatureToolkit } from './views-features.ts';
 
 export interface FinePassOptions {
   /** Long side (pixels) at which features are detected again; images are never enlarged. */
@@ -240,12 +240,8 @@ async function verifyFinePair(
   const near = matchesOnEpipolarLines(f0.keypoints, f1.keypoints, indices, fundamental, options.maxCoarseEpipolarPx);
   const summary = `${matches.count} matches, ${near.length} near the coarse epipolar lines`;
   if (near.length < Math.max(options.minMatches, 8)) return { verified: null, summary };
-  const px0 = new Float64Array(2 * near.length), px1 = new Float64Array(2 * near.length);
-  near.forEach((m, i) => {
-    const a = indices[2 * m]!, b = indices[2 * m + 1]!;
-    px0[2 * i] = f0.keypoints[2 * a]!; px0[2 * i + 1] = f0.keypoints[2 * a + 1]!;
-    px1[2 * i] = f1.keypoints[2 * b]!; px1[2 * i + 1] = f1.keypoints[2 * b + 1]!;
-  });
+  const px0 = matchedPixels(f0.keypoints, Uint32Array.from(near, (m) => indices[2 * m]!));
+  const px1 = matchedPixels(f1.keypoints, Uint32Array.from(near, (m) => indices[2 * m + 1]!));
   // Mostly inliers after the epipolar test, so RANSAC stops early; the cap only bounds a bad pair.
   const pose = estimateRelativePose(px0, px1, k0, k1, { thresholdPx: options.thresholdPx, seed, maxIterations: 1000 });
   if (!pose || pose.numEssentialInliers < options.minMatches) return { verified: null, summary: `${summary}, ${pose?.numEssentialInliers ?? 0} essential inliers` };
