@@ -20,7 +20,7 @@ import { median } from '../core/stats.ts';
 import type { InferenceBackend } from '../models/backend.ts';
 import type { ModelLocations } from './depth-estimator.ts';
 import { worldFromCameras } from './views-outputs.ts';
-import { reconstructSparse, type FinePassReport, type SparseOptions } from './views-sparse.ts';
+import { reconstructSparse, type DisambiguationReport, type FinePassReport, type SparseOptions } from './views-sparse.ts';
 
 export interface GroundTruthView {
   readonly imagePath: string;
@@ -81,6 +81,8 @@ export interface PosesReport {
   readonly medianPairTranslationErrorDeg: number | null;
   /** Whether the cameras come from the fine pass (features again at a finer resolution), or why not. */
   readonly finePass: FinePassReport;
+  /** Groups of views placed again because repeated structure had misplaced them, and conflicts left. */
+  readonly disambiguation: DisambiguationReport;
   readonly wallMs: number;
   readonly ignoredGtFrames: number;
   readonly views: readonly { readonly image: string; readonly registered: boolean; readonly rotationErrorDeg: number | null; readonly centreErrorPercent: number | null }[];
@@ -118,6 +120,7 @@ export async function evaluatePoses(
     medianPairRotationErrorDeg: medianOrNull(registeredPairs.map((p) => p.rotationDeg)),
     medianPairTranslationErrorDeg: medianOrNull(registeredPairs.map((p) => p.translationDeg)),
     finePass: sparse.finePass,
+    disambiguation: sparse.disambiguation,
     wallMs: performance.now() - started,
     ignoredGtFrames: ignored,
     views: gtViews.map((v, i) => ({

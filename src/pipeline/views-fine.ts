@@ -22,6 +22,8 @@ import type { LocalFeatures } from '../models/xfeat.ts';
 import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
 import { matchedPixels, type FeatureToolkit } from './views-features.ts';
+import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage } from '../imaging/subpixel-refine.ts';
+import { refineTrackKeypoints, type RefinementFailurePolicy } from './views-refine.ts';
 
 export interface FinePassOptions {
   /** Long side (pixels) at which features are detected again; images are never enlarged. */
@@ -44,6 +46,8 @@ export interface FinePassOptions {
   readonly minMatches: number;
   /** The coarse cameras stay when a relative rotation changes by more than this (degrees). */
   readonly maxRotationChangeDeg: number;
+  /** Sub-pixel alignment of the fine matches' windows before reconstruction (absent: network positions). */
+  readonly subpixel?: { readonly onFailure: RefinementFailurePolicy; readonly minNcc: number };
 }
 
 export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
@@ -59,6 +63,9 @@ export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
   maxPairsPerView: 10,
   minMatches: 30,
   maxRotationChangeDeg: 5,
+  // DTU seeds 0-9: median aligned rotation error 0.28 -> 0.17 deg, all 6 views on every seed (NCC 0.5: 0.17,
+  // 0.3: 0.18; failures kept at 0.8: 0.24).
+  subpixel: { onFailure: 'drop' as const, minNcc: 0.7 },
 });
 
 export interface FinePassInput {
@@ -185,12 +192,14 @@ export async function runFinePass(
 
   const features: (LocalFeatures | null)[] = [];
   const colors: (Uint8Array | undefined)[] = [];
+  const greys: (GreyImage | undefined)[] = [];
   const registered = poses.filter((p) => p !== null).length;
   let extracted = 0;
   for (let v = 0; v < views.length; v++) {
     throwIfAborted(context.signal);
-    if (!poses[v]) { features.push(null); colors.push(undefined); continue; }
+    if (!poses[v]) { features.push(null); colors.push(undefined); greys.push(undefined); continue; }
     const image = await input.decode(v);
+    greys.push(options.subpixel ? greyFromInterleaved(image.width, image.height, image.channels, image.data) : undefined);
     const f = await extractMultiResolutionFeatures(toolkit.extractor, image, { resolutionsPx: [options.resolutionPx], maxKeypoints: options.maxKeypoints }, context);
     features.push(f);
     colors.push(input.colors(image, f.keypoints));
@@ -207,14 +216,21 @@ export async function runFinePass(
     if (pair.verified) { finePairs.push(pair.verified); numMatches += pair.verified.matches.length / 2; }
   }
 
-  const fineViews: SfmView[] = views.map((view, v) => ({
+  let fineViews: SfmView[] = views.map((view, v) => ({
     ...view,
     // The coarse pass's intrinsics: refined there when only a prior was known.
     intrinsics: reconstruction.intrinsics[v]!,
     keypoints: features[v]?.keypoints ?? new Float32Array(0),
     ...(colors[v] ? { keypointColors: colors[v] } : {}),
   }));
-  const fine = reconstructIncremental(fineViews, finePairs, sfm, context);
+  let sfmPairs: readonly VerifiedPair[] = finePairs;
+  if (options.subpixel) {
+    const r = refineTrackKeypoints(fineViews, greys, finePairs, { ...DEFAULT_SUBPIXEL_OPTIONS, minNcc: options.subpixel.minNcc }, options.subpixel.onFailure);
+    fineViews = fineViews.map((v, i) => ({ ...v, keypoints: r.keypoints[i]! }));
+    sfmPairs = r.pairs;
+    context.log?.debug(`fine sub-pixel: ${r.refined} refined (median shift ${r.medianShiftPx.toFixed(2)} px), ${r.failed} failed`);
+  }
+  const fine = reconstructIncremental(fineViews, sfmPairs, sfm, context);
   const fineRegistered = fine.cameraFromWorld.filter((p) => p !== null).length;
   if (fineRegistered < registered) {
     const lost = views.filter((_, v) => poses[v] && !fine.cameraFromWorld[v]).map((v) => v.name);

@@ -15,7 +15,8 @@ import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from 
 import { knownCamerasForPaths } from './known-cameras.ts';
 import { reconstructWithDa3 } from './views-da3.ts';
 import { DEFAULT_FINE_PASS } from './views-fine.ts';
-import { reconstructSparse, viewNames, type FinePassReport, type SparseOptions } from './views-sparse.ts';
+import { reconstructSparse, viewNames, type DisambiguationReport, type FinePassReport, type SparseOptions } from './views-sparse.ts';
+import { DEFAULT_DISAMBIGUATION } from '../sfm/disambiguate.ts';
 
 export interface ViewsDepthModel {
   readonly idOrPath: string;
@@ -46,6 +47,7 @@ const DEFAULT_SPARSE: SparseOptions = {
   alpha: 'flattenWhite',
   seed: 0,
   finePass: DEFAULT_FINE_PASS,
+  disambiguation: DEFAULT_DISAMBIGUATION,
 };
 
 export const DEFAULT_VIEWS_OPTIONS: Omit<ViewsJobOptions, 'outDir'> = Object.freeze({
@@ -74,6 +76,8 @@ export interface ViewsJobReport {
   readonly matchedPairs: number;
   /** The fine pass (features again at a finer resolution): whether the cameras come from it, or why not. */
   readonly finePass: FinePassReport;
+  /** The check for groups of views placed through repeated or symmetric structure: what it moved, what is left. */
+  readonly disambiguation: DisambiguationReport;
   readonly dense?: { readonly numPoints: number; readonly viewsUsed: number; readonly views: readonly DenseViewReport[] };
   /** What the run could not do and how to get it. */
   readonly notes: readonly string[];
@@ -144,6 +148,7 @@ export async function runViewsJob(
     loopRejectedPairs: sparse.loopRejectedPairs,
     matchedPairs: sparse.matchedPairs,
     finePass: sparse.finePass,
+    disambiguation: sparse.disambiguation,
     ...(dense ? { dense } : {}),
     notes,
     written,
@@ -184,6 +189,7 @@ async function runDa3ViewsJob(
     loopRejectedPairs: 0,
     matchedPairs: 0,
     finePass: { kind: 'off' },
+    disambiguation: { kind: 'off' },
     dense: { numPoints: result.cloud.numPoints, viewsUsed: registered, views: [] },
     notes: ['Cameras and points from the DA3 network (P = t + D d); world frame and scale are the network\'s, no sparse points or COLMAP tracks.'],
     written,

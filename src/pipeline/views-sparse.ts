@@ -20,6 +20,7 @@ import { reconstructIncremental, reconstructWithKnownPoses, type IncrementalOpti
 import { autoPairStrategy, selectPairs, type PairStrategy } from '../sfm/pair-selection.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
 import { filterPairsByRotationCycles } from '../sfm/view-graph.ts';
+import { disambiguateReconstruction, type DisambiguationOptions } from '../sfm/disambiguate.ts';
 import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage, type SubpixelWarp } from '../imaging/subpixel-refine.ts';
 import { refineTrackKeypoints, type RefinementFailurePolicy } from './views-refine.ts';
 import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } from './camera-prior.ts';
@@ -53,6 +54,11 @@ export interface SparseOptions {
    * cameras reconstructed again from them (pipeline/views-fine.ts); absent: coarse cameras only.
    */
   readonly finePass?: FinePassOptions;
+  /**
+   * Repair of a group of views placed wrongly through repeated or symmetric structure, found by the points
+   * their placement says they should share but do not (sfm/disambiguate.ts); absent: no check.
+   */
+  readonly disambiguation?: Omit<DisambiguationOptions, 'maxRotationDisagreementDeg'>;
   /** Full-resolution sub-pixel refinement of the verified matches before structure from motion. */
   readonly matchRefinement?: MatchRefinementOptions;
 }
@@ -93,6 +99,8 @@ export interface SparseResult {
   readonly matchedPairs: number;
   /** What the fine pass did: cameras and points come from it when 'refined'. */
   readonly finePass: FinePassReport;
+  /** What the check for wrongly placed groups of views found and did. */
+  readonly disambiguation: DisambiguationReport;
   readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number; readonly finePass: number };
 }
 
@@ -100,6 +108,18 @@ export type FinePassReport =
   | { readonly kind: 'off' }
   | { readonly kind: 'skipped' | 'rejected'; readonly reason: string }
   | { readonly kind: 'refined'; readonly pairs: number; readonly matches: number };
+
+export type DisambiguationReport =
+  | { readonly kind: 'off' }
+  | {
+    readonly kind: 'checked';
+    /** Conflicting pairs in the first model (views that should share points but do not). */
+    readonly conflictsFound: number;
+    /** Per accepted repair: the views placed again. */
+    readonly moved: readonly (readonly string[])[];
+    /** Conflicts the final model still has: one view of each pair may be misplaced. */
+    readonly remaining: readonly { readonly views: readonly [string, string]; readonly expectedPoints: number; readonly sharedPoints: number }[];
+  };
 
 /** Loop (rotation cycle) tolerance with known intrinsics, and with a focal prior only (degrees). */
 const CYCLE_ERROR_CALIBRATED_DEG = 5;
@@ -219,6 +239,7 @@ export async function reconstructSparse(
     return [...r.pairs];
   };
   let kept: VerifiedPair[] = verified, rejected: VerifiedPair[] = [];
+  let disambiguation: DisambiguationReport = { kind: 'off' };
   let reconstruction: Reconstruction;
   if (options.knownPoses) {
     // Known cameras decide geometry; triangulation's support test drops the matches that do not fit them.
@@ -232,11 +253,26 @@ export async function reconstructSparse(
       log?.debug(`pair ${views[pair.view0]!.name} - ${views[pair.view1]!.name}: rejected, its relative rotation closes no consistent loop`);
     }
     const refined = refine(kept);
-    reconstruction = reconstructIncremental(sfmViews, refined, {
-      seed: options.seed,
-      refineIntrinsics: anyPrior ? 'sharedFocal' : 'none',
-      ...options.sfm,
-    }, context);
+    const sfmOptions: IncrementalOptions = { seed: options.seed, refineIntrinsics: anyPrior ? 'sharedFocal' : 'none', ...options.sfm };
+    reconstruction = reconstructIncremental(sfmViews, refined, sfmOptions, context);
+    if (options.disambiguation) {
+      const result = disambiguateReconstruction(sfmViews, views, refined, reconstruction, sfmOptions, {
+        ...options.disambiguation, maxRotationDisagreementDeg: anyPrior ? CYCLE_ERROR_PRIOR_DEG : CYCLE_ERROR_CALIBRATED_DEG,
+      }, context, rejected);
+      reconstruction = result.reconstruction;
+      const name = (v: number): string => views[v]!.name;
+      disambiguation = {
+        kind: 'checked',
+        conflictsFound: result.rounds[0]?.conflicts ?? 0,
+        moved: result.rounds.filter((r) => r.accepted).map((r) => r.movedViews.map(name)),
+        remaining: result.remainingConflicts.map((c) => ({ views: [name(c.view0), name(c.view1)], expectedPoints: c.expected, sharedPoints: c.coObserved })),
+      };
+      for (const group of disambiguation.moved) log?.info(`views ${group.join(', ')} were placed through repeated or symmetric structure; placed again.`);
+      for (const c of disambiguation.remaining) {
+        log?.warn(`views ${c.views[0]} and ${c.views[1]} are placed to see the same surfaces but share ${c.sharedPoints} of ${c.expectedPoints} expected points: `
+          + 'one of them may be misplaced (repeated or symmetric structure).');
+      }
+    }
   }
   const sfmMs = performance.now() - t2;
 
@@ -266,7 +302,7 @@ export async function reconstructSparse(
   }
   return {
     views: outViews, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,
-    finePass,
+    finePass, disambiguation,
     timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs, finePass: performance.now() - t3 },
   };
 }

@@ -2,39 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProgressEvent } from '../core/context.ts';
 import { AbortError } from '../core/errors.ts';
-import { axisAngleFromRotation, mul3, norm3, transpose3 } from '../geometry/mat3.ts';
-import { cameraCenter, type RigidPose } from '../geometry/rigid.ts';
-import { applySim3ToPoint, umeyamaSim3, type Sim3 } from '../geometry/sim3.ts';
+import { applySim3ToPoint } from '../geometry/sim3.ts';
+import type { RigidPose } from '../geometry/rigid.ts';
 import { createSyntheticScene, pairsWithin, type SyntheticScene } from '../../test/helpers/synthetic-scene.ts';
-import { reconstructIncremental, reconstructWithKnownPoses } from './incremental.ts';
+import { centreAlignment as alignment, reconstructionPoseErrors as poseErrors, registeredViews } from '../../test/helpers/reconstruction-errors.ts';
+import { reconstructFromPoses, reconstructIncremental, reconstructWithKnownPoses } from './incremental.ts';
+import { mul3, rotationFromAxisAngle } from '../geometry/mat3.ts';
+import { createRng } from '../geometry/random.ts';
 import type { Reconstruction, SfmView } from './types.ts';
-
-function registeredViews(reconstruction: Reconstruction): number[] {
-  return reconstruction.cameraFromWorld.flatMap((p, v) => (p === null ? [] : [v]));
-}
-
-/** Sim3 taking the reconstruction's camera centres onto the truth's, over the registered views. */
-function alignment(reconstruction: Reconstruction, truth: readonly RigidPose[]): Sim3 {
-  const views = registeredViews(reconstruction);
-  const source = new Float64Array(3 * views.length), target = new Float64Array(3 * views.length);
-  views.forEach((v, i) => { source.set(cameraCenter(reconstruction.cameraFromWorld[v]!), 3 * i); target.set(cameraCenter(truth[v]!), 3 * i); });
-  return umeyamaSim3(source, target)!;
-}
-
-function poseErrors(reconstruction: Reconstruction, truth: readonly RigidPose[]): { rotationDeg: number; centre: number } {
-  const sim = alignment(reconstruction, truth);
-  let rotationDeg = 0, centre = 0;
-  for (const v of registeredViews(reconstruction)) {
-    const pose = reconstruction.cameraFromWorld[v]!;
-    // X_true = s A X_est + b turns R_est into R_est A^T.
-    const error = mul3(transpose3(truth[v]!.rotation), mul3(pose.rotation, transpose3(sim.rotation)));
-    rotationDeg = Math.max(rotationDeg, (norm3(axisAngleFromRotation(error)) * 180) / Math.PI);
-    const mapped = applySim3ToPoint(sim, cameraCenter(pose));
-    const c = cameraCenter(truth[v]!);
-    centre = Math.max(centre, Math.hypot(mapped[0]! - c[0]!, mapped[1]! - c[1]!, mapped[2]! - c[2]!));
-  }
-  return { rotationDeg, centre };
-}
 
 function assertFiniteResult(reconstruction: Reconstruction): void {
   for (const pose of reconstruction.cameraFromWorld) {
@@ -197,4 +172,26 @@ test('known poses: cameras stay exactly as given, points land on the truth, outl
     for (let k = 0; k < point.track.length; k += 2) assert.notEqual(point.track[k], 11);
   }
   assert.throws(() => reconstructWithKnownPoses(scene.views, scene.pairs, given.slice(1)), /12 views/);
+});
+
+test('resumed from approximate poses: the poses are refined, views without one are registered', () => {
+  const scene = createSyntheticScene({ numViews: 12, numPoints: 1500, seed: 22, noisePx: 0.5, outlierRatio: 0.2 });
+  // Views 0-7 start 1 degree and 2% of the scene off; 8-11 start without a pose.
+  const rng = createRng(5);
+  const initial = scene.cameraFromWorld.map((pose, v): RigidPose | null => {
+    if (v >= 8) return null;
+    const turn = rotationFromAxisAngle([0, 1, 2].map(() => (Math.PI / 180) * (rng.next() - 0.5) * 2));
+    return { rotation: mul3(turn, pose.rotation), translation: Float64Array.from(pose.translation, (t) => t + 0.02 * scene.sceneSize * (rng.next() - 0.5)) };
+  });
+  assert.ok(poseErrors({ cameraFromWorld: initial, intrinsics: [], points: [] }, scene.cameraFromWorld).rotationDeg > 0.3);
+  const reconstruction = reconstructFromPoses(scene.views, scene.pairs, initial, { seed: 1 });
+  assertFiniteResult(reconstruction);
+  assert.equal(registeredViews(reconstruction).length, 12);
+  // As precise as the mapper started from scratch on the same matches.
+  const errors = poseErrors(reconstruction, scene.cameraFromWorld);
+  const scratch = poseErrors(reconstructIncremental(scene.views, scene.pairs, { seed: 1 }), scene.cameraFromWorld);
+  assert.ok(errors.rotationDeg < Math.max(0.15, 1.5 * scratch.rotationDeg), `rotation error ${errors.rotationDeg} deg (from scratch ${scratch.rotationDeg})`);
+  assert.ok(errors.centre < 0.005 * scene.sceneSize, `centre error ${errors.centre}`);
+  assert.throws(() => reconstructFromPoses(scene.views, scene.pairs, initial.slice(1)), /12 views/);
+  assert.equal(registeredViews(reconstructFromPoses(scene.views, scene.pairs, scene.views.map(() => null))).length, 0);
 });

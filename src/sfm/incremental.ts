@@ -725,10 +725,40 @@ export function reconstructWithKnownPoses(
   return buildReconstruction(model);
 }
 
-/** From an initialised two-view model: register views one by one (PnP), triangulate, bundle-adjust, refine. */
+/**
+ * The mapper resumed from approximate poses of some views (e.g. a model whose misplaced part was moved back):
+ * every track is triangulated through them, the whole model is bundle-adjusted with the poses free (the first
+ * posed view held), and the views left without a pose are registered as usual.
+ */
+export function reconstructFromPoses(
+  views: readonly SfmView[],
+  pairs: readonly VerifiedPair[],
+  initialCameraFromWorld: readonly (RigidPose | null)[],
+  options: IncrementalOptions = {},
+  context: RunContext = {},
+): Reconstruction {
+  const resolved = resolveOptions(options);
+  if (initialCameraFromWorld.length !== views.length) {
+    throw new InputError(`Initial poses: ${initialCameraFromWorld.length} poses for ${views.length} views.`);
+  }
+  const model = createModel(views, buildTracks(views, pairs));
+  initialCameraFromWorld.forEach((pose, v) => {
+    model.poses[v] = pose === null || !isFinitePose(pose) ? null : { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation) };
+  });
+  model.anchorView = model.poses.findIndex((p) => p !== null);
+  if (model.anchorView < 0) return buildReconstruction(model);
+  const report = (done: number): void => context.onProgress?.({ stage: 'sfm', done, total: views.length, unit: 'images' });
+  extendAndTriangulate(model, resolved);
+  filterPoints(model, resolved);
+  refineGlobally(model, resolved, FINAL_REFINEMENT_ROUNDS, context.signal);
+  growModel(model, resolved, context.signal, report);
+  return buildReconstruction(model);
+}
+
+/** From an initialised model: register views one by one (PnP), triangulate, bundle-adjust, refine. */
 function growModel(model: Model, resolved: ResolvedOptions, signal: AbortSignal | undefined, report: (done: number) => void): void {
-  let numRegistered = 2;
-  let registeredAtLastGlobal = 2;
+  let numRegistered = registeredViews(model).length;
+  let registeredAtLastGlobal = numRegistered;
   report(numRegistered);
   const attempts = new Uint32Array(model.views.length);
   let failedSinceGrowth = new Set<number>();

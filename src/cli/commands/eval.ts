@@ -17,7 +17,7 @@ import { alphaFlag, ALPHA_CHOICES, type AlphaChoice } from '../parse.ts';
 import { evaluatePoses, type PosesReport } from '../../pipeline/eval-poses.ts';
 import { DEFAULT_VIEWS_OPTIONS } from '../../pipeline/views-job.ts';
 import { DEFAULT_FINE_PASS } from '../../pipeline/views-fine.ts';
-import { finePassFlags } from './views.ts';
+import { sparseStageFlags } from './views.ts';
 
 interface EvalFlags {
   dataset: string;
@@ -131,6 +131,7 @@ export function evalCommand(): Command {
     .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), DEFAULT_VIEWS_OPTIONS.sparse.features.resolutionsPx)
     .option('--no-fine-pass', 'keep the cameras from the coarse features')
     .option('--fine-resolution <px>', 'long side at which the fine pass detects features again', parsePositiveInt('--fine-resolution'), DEFAULT_FINE_PASS.resolutionPx)
+    .option('--no-disambiguation', 'keep the first model even where views that should share points share almost none')
     .addOption(new Option('--alpha <how>', 'transparent pixels').choices(ALPHA_CHOICES).default('white'))
     .option('--seed <n>', 'seed of every random sample', parseNonNegativeInt('--seed'), DEFAULT_VIEWS_OPTIONS.sparse.seed)
     .option('--threads <n>', 'intra-op threads', parsePositiveInt('--threads'))
@@ -144,7 +145,7 @@ export function evalCommand(): Command {
         const report = await evaluatePoses(backend, {
           imagesDir: flags.images, gt: flags.gt, useGtIntrinsics: flags.gtIntrinsics,
           sparse: {
-            ...S, alpha: alphaFlag(flags.alpha), seed: flags.seed, finePass: undefined, ...finePassFlags(flags),
+            ...S, alpha: alphaFlag(flags.alpha), seed: flags.seed, finePass: undefined, disambiguation: undefined, ...sparseStageFlags(flags),
             features: { ...S.features, modelIdOrPath: flags.features, maxKeypoints: flags.maxKeypoints, resolutionsPx: flags.featureResolution, allowDownload: env.allowDownload, ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}) },
           },
         }, { modelDir: env.modelDir, cacheDir: env.cacheDir }, {
@@ -167,6 +168,7 @@ interface PosesFlags {
   gtIntrinsics: boolean;
   finePass: boolean;
   fineResolution: number;
+  disambiguation: boolean;
   features: string;
   maxKeypoints: number;
   featureResolution: number[];
@@ -184,6 +186,9 @@ function printPoses(report: PosesReport): void {
     + `${(report.wallMs / 1000).toFixed(1)} s\n`);
   process.stdout.write(`pairs of registered views: relative rotation error median ${f(report.medianPairRotationErrorDeg, 3)} deg, `
     + `translation direction error median ${f(report.medianPairTranslationErrorDeg, 3)} deg\n`);
+  if (report.disambiguation.kind === 'checked' && report.disambiguation.moved.length > 0) {
+    process.stdout.write(`placed again (repeated or symmetric structure): ${report.disambiguation.moved.map((g) => g.join(', ')).join('; ')}\n`);
+  }
 }
 
 interface PosePairsFlags {

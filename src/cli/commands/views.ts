@@ -7,7 +7,8 @@ import type { IntrinsicsOption } from '../../pipeline/depth-options.ts';
 import { DEFAULT_FINE_PASS, type FinePassOptions } from '../../pipeline/views-fine.ts';
 import { DEFAULT_VIEWS_OPTIONS, runViewsJob, type ViewsJobReport } from '../../pipeline/views-job.ts';
 import { VIEWS_OUTPUT_FORMATS, type ViewsOutputFormat } from '../../pipeline/views-outputs.ts';
-import type { PairChoice } from '../../pipeline/views-sparse.ts';
+import type { PairChoice, SparseOptions } from '../../pipeline/views-sparse.ts';
+import { DEFAULT_DISAMBIGUATION } from '../../sfm/disambiguate.ts';
 import { readCliEnvironment } from '../environment.ts';
 import { createCliLogger } from '../log.ts';
 import { alphaFlag, ALPHA_CHOICES, parseIntrinsics, parseList, parseNonNegativeInt, parsePositiveIntList, parsePositiveInt, parsePositiveNumber, type AlphaChoice } from '../parse.ts';
@@ -23,6 +24,7 @@ interface ViewsFlags {
   featureResolution: number[];
   finePass: boolean;
   fineResolution: number;
+  disambiguation: boolean;
   intrinsics?: IntrinsicsOption;
   cameras?: string;
   da3Model?: string;
@@ -46,15 +48,28 @@ function printSummary(report: ViewsJobReport): void {
   const fine = report.finePass;
   if (fine.kind === 'refined') out.write(`fine pass: cameras refined on ${fine.matches} matches in ${fine.pairs} pairs\n`);
   else if (fine.kind !== 'off') out.write(`fine pass ${fine.kind}: ${fine.reason}\n`);
+  const check = report.disambiguation;
+  if (check.kind === 'checked') {
+    for (const group of check.moved) out.write(`placed again (repeated or symmetric structure had misplaced them): ${group.join(', ')}\n`);
+    for (const c of check.remaining) out.write(`possibly misplaced: ${c.views[0]} or ${c.views[1]} (share ${c.sharedPoints} of ${c.expectedPoints} expected points)\n`);
+  }
   if (report.unregistered.length > 0) out.write(`not registered: ${report.unregistered.join(', ')}\n`);
   if (report.dense) out.write(`dense: ${report.dense.numPoints} points from ${report.dense.viewsUsed} view(s)\n`);
   for (const note of report.notes) out.write(`note: ${note}\n`);
   for (const file of report.written) out.write(`wrote ${file}\n`);
 }
 
-/** The fine pass as the --no-fine-pass and --fine-resolution flags set it (views and eval poses). */
-export function finePassFlags(flags: { readonly finePass: boolean; readonly fineResolution: number }): { finePass?: FinePassOptions } {
-  return flags.finePass ? { finePass: { ...DEFAULT_FINE_PASS, resolutionPx: flags.fineResolution } } : {};
+/**
+ * The sparse stages the --no-fine-pass, --fine-resolution and --no-disambiguation flags set (views and eval
+ * poses); spread over options whose finePass and disambiguation are cleared first.
+ */
+export function sparseStageFlags(flags: { readonly finePass: boolean; readonly fineResolution: number; readonly disambiguation: boolean }): {
+  finePass?: FinePassOptions; disambiguation?: SparseOptions['disambiguation'];
+} {
+  return {
+    ...(flags.finePass ? { finePass: { ...DEFAULT_FINE_PASS, resolutionPx: flags.fineResolution } } : {}),
+    ...(flags.disambiguation ? { disambiguation: DEFAULT_DISAMBIGUATION } : {}),
+  };
 }
 
 export function viewsCommand(): Command {
@@ -68,6 +83,7 @@ export function viewsCommand(): Command {
     .option('--feature-resolution <px,...>', 'long sides at which features are detected, finest first (tiles of the network input; never enlarged)', parsePositiveIntList('--feature-resolution'), D.sparse.features.resolutionsPx)
     .option('--no-fine-pass', 'keep the cameras from the coarse features (faster; less precise on large images)')
     .option('--fine-resolution <px>', 'long side at which the fine pass detects features again', parsePositiveInt('--fine-resolution'), DEFAULT_FINE_PASS.resolutionPx)
+    .option('--no-disambiguation', 'keep the first model even where views that should share points share almost none (repeated or symmetric structure)')
     .option('--intrinsics <fx,fy,cx,cy>', 'shared camera intrinsics in pixels (else EXIF, else a 1.2*max(w,h) focal prior refined by bundle adjustment)', parseIntrinsics)
     .option('--da3-model <file>', 'a multi-view Depth Anything 3 ONNX export: cameras from its ray maps and points P = t + D*d, no feature matching')
     .option('--cameras <file|dir>', 'known cameras: a NeRF-style transforms.json or a COLMAP model folder (points only are estimated)')
@@ -103,8 +119,8 @@ export function viewsCommand(): Command {
             },
             alpha: alphaFlag(flags.alpha),
             seed: flags.seed,
-            finePass: undefined,
-            ...finePassFlags(flags),
+            finePass: undefined, disambiguation: undefined,
+            ...sparseStageFlags(flags),
           },
           dense: { ...D.dense, maxPoints: flags.maxPoints, alpha: alphaFlag(flags.alpha), seed: flags.seed },
           ...(flags.cameras !== undefined ? { knownCamerasFile: flags.cameras } : {}),
