@@ -179,6 +179,7 @@ export function refineMatchesSubpixel(
   const hessWork = new Float64Array(36);
   const warped = new Float64Array(m);
   const g = new Float64Array(6);
+  const searchBase = new Int32Array(m), searchFx = new Float64Array(m), searchFy = new Float64Array(m);
   const { width: rw, height: rh, data: rd } = reference;
   const { width: tw, height: th, data: td } = target;
   const FAIL_OUTSIDE = 1, FAIL_TEXTURELESS = 2, FAIL_EDGE = 3, FAIL_DIVERGED = 4, FAIL_TOO_FAR = 5, FAIL_LOW_NCC = 6, FAIL_NOT_CONVERGED = 7;
@@ -229,10 +230,42 @@ export function refineMatchesSubpixel(
     const det0 = s00 * s11 - s01 * s10;
     const R = Math.max(0, Math.round(options.searchRadiusPx));
     if (R > 0) {
+      // An integer shift moves every sample by whole pixels: the bilinear weights stay, only the base index
+      // moves. They are computed once for the (2R+1)^2 shifts; shifts whose samples would reach the last row or
+      // column (where sample() clamps) take the general path.
+      let maxX0 = -Infinity, maxY0 = -Infinity;
+      for (let v = 0, k = 0; v < side; v++) {
+        const y = v - h;
+        for (let u = 0; u < side; u++, k++) {
+          const x = u - h;
+          const sx = s00 * x + s01 * y + s02, sy = s10 * x + s11 * y + s12;
+          const x0 = Math.floor(sx), y0 = Math.floor(sy);
+          searchBase[k] = y0 * tw + x0; searchFx[k] = sx - x0; searchFy[k] = sy - y0;
+          if (x0 > maxX0) maxX0 = x0; if (y0 > maxY0) maxY0 = y0;
+        }
+      }
+      const ex = Math.abs(s00) * h + Math.abs(s01) * h, ey = Math.abs(s10) * h + Math.abs(s11) * h;
       let best = -Infinity, bx = 0, by = 0;
       for (let oy = -R; oy <= R; oy++) {
         for (let ox = -R; ox <= R; ox++) {
-          const c = windowNcc(td, tw, th, tmpl, h, s00, s01, s02 + ox, s10, s11, s12 + oy);
+          let c: number;
+          const cx = s02 + ox, cy = s12 + oy;
+          if (!(cx - ex >= 0 && cy - ey >= 0 && cx + ex <= tw - 1 && cy + ey <= th - 1)) {
+            c = -Infinity;
+          } else if (maxX0 + ox <= tw - 2 && maxY0 + oy <= th - 2) {
+            const shift = oy * tw + ox;
+            let sum = 0, sumSq = 0, sumT = 0;
+            for (let k = 0; k < m; k++) {
+              const o = searchBase[k]! + shift, fx = searchFx[k]!, fy = searchFy[k]!;
+              const a = td[o]!, b = td[o + 1]!, cc = td[o + tw]!, d = td[o + tw + 1]!;
+              const val = (a + (b - a) * fx) + ((cc + (d - cc) * fx) - (a + (b - a) * fx)) * fy;
+              sum += val; sumSq += val * val; sumT += val * tmpl[k]!;
+            }
+            const variance = sumSq - (sum * sum) / m;
+            c = variance > 1e-12 ? sumT / Math.sqrt(variance * m) : -Infinity;
+          } else {
+            c = windowNcc(td, tw, th, tmpl, h, s00, s01, cx, s10, s11, cy);
+          }
           if (c > best) { best = c; bx = ox; by = oy; }
         }
       }
@@ -321,25 +354,31 @@ export function refineMatchesSubpixel(
 export function localLinearMaps(referencePoints: Float64Array, targetPoints: Float64Array, neighbours = 12): Float64Array {
   const n = referencePoints.length / 2;
   const out = new Float64Array(4 * n);
-  const dist = new Float64Array(n);
-  const order = new Uint32Array(n);
+  const dist = new Float64Array(neighbours);
+  const order = new Uint32Array(neighbours);
   for (let i = 0; i < n; i++) {
     out[4 * i] = 1; out[4 * i + 3] = 1;
     if (n < 4) continue;
     const px = referencePoints[2 * i]!, py = referencePoints[2 * i + 1]!;
-    for (let j = 0; j < n; j++) { dist[j] = Math.hypot(referencePoints[2 * j]! - px, referencePoints[2 * j + 1]! - py); order[j] = j; }
-    order.sort((a, b) => dist[a]! - dist[b]!);
+    // The `neighbours` nearest other matches (insertion into a short sorted list: O(n k), not a sort per match).
+    let used = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const d = Math.hypot(referencePoints[2 * j]! - px, referencePoints[2 * j + 1]! - py);
+      if (d < 1e-6 || (used === neighbours && d >= dist[used - 1]!)) continue;
+      let slot = used < neighbours ? used++ : used - 1;
+      while (slot > 0 && dist[slot - 1]! > d) { dist[slot] = dist[slot - 1]!; order[slot] = order[slot - 1]!; slot--; }
+      dist[slot] = d; order[slot] = j;
+    }
     // Normal equations of d_q = L d_p over the neighbours: shared 2x2 design (sum d_p d_p^T), two right-hand sides.
-    let sxx = 0, sxy = 0, syy = 0, ux = 0, uy = 0, vx = 0, vy = 0, used = 0;
+    let sxx = 0, sxy = 0, syy = 0, ux = 0, uy = 0, vx = 0, vy = 0;
     const qx = targetPoints[2 * i]!, qy = targetPoints[2 * i + 1]!;
-    for (let r = 0; r < n && used < neighbours; r++) {
+    for (let r = 0; r < used; r++) {
       const j = order[r]!;
-      if (j === i || dist[j]! < 1e-6) continue;
       const dx = referencePoints[2 * j]! - px, dy = referencePoints[2 * j + 1]! - py;
       const ex = targetPoints[2 * j]! - qx, ey = targetPoints[2 * j + 1]! - qy;
       sxx += dx * dx; sxy += dx * dy; syy += dy * dy;
       ux += ex * dx; uy += ex * dy; vx += ey * dx; vy += ey * dy;
-      used++;
     }
     const det = sxx * syy - sxy * sxy;
     if (used < 3 || !(det > 1e-9 * (sxx + syy) * (sxx + syy))) continue;

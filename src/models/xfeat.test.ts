@@ -20,7 +20,7 @@ import type { DescriptorMatches, MutualNearestMatcher } from './matcher-graph.ts
 import { cachePathFor } from './resolve.ts';
 import {
   createXFeatExtractor, cubicWeights, decodeXFeatOutputs, detectXFeatContract, gridSourceCoordinate, keypointHeatmap,
-  nonMaximumPeaks, sampleBicubicHwc, xfeatRawOutputs, type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
+  nonMaximumPeaks, sampleBicubicHwc, xfeatInputTensor, xfeatRawOutputs, type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
 } from './xfeat.ts';
 
 // The models layer cannot import geometry's types; its structural copies must stay interchangeable with them.
@@ -144,6 +144,21 @@ function syntheticRaw(gw: number, gh: number, peaks: readonly { cx: number; cy: 
   }
   return { descriptors, keypointLogits, reliability: new Float32Array(cells).fill(1), descriptorSize: 4, gridWidth: gw, gridHeight: gh };
 }
+
+describe('XFeat input tensor', () => {
+  it('an image already at the input size is its pixels / 255 (half-pixel bilinear at scale 1), grey repeated, alpha ignored', () => {
+    for (const channels of [1, 3, 4] as const) {
+      const data = Uint8Array.from({ length: 5 * 4 * channels }, (_, i) => (i * 37 + 11) % 256);
+      const out = xfeatInputTensor(createImage({ width: 5, height: 4, channels, data }), 5, 4);
+      for (let i = 0; i < 20; i++) {
+        for (let c = 0; c < 3; c++) assert.equal(out[c * 20 + i], Math.fround(data[i * channels + (channels === 1 ? 0 : c)]! / 255));
+      }
+    }
+    // Resized, the same pixel values come out of a 2x2 block averaged only where the taps fall between pixels.
+    const flat = xfeatInputTensor(createImage({ width: 2, height: 2, channels: 1, data: Uint8Array.of(10, 10, 10, 10) }), 4, 4);
+    assert.ok(flat.every((v) => v === Math.fround(10 / 255)));
+  });
+});
 
 describe('XFeat post-processing (closed-form cases)', () => {
   it('softmax over 65 channels, dustbin dropped, channel r*8+c at row r, column c of its 8x8 cell', () => {

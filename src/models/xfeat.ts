@@ -199,6 +199,7 @@ export function xfeatRawOutputs(outputs: Readonly<Record<string, Tensor>>, contr
 export function xfeatInputTensor(image: Image<Uint8Array>, width: number, height: number): Float32Array {
   const { width: w0, height: h0, channels, data } = image;
   if (data.length !== w0 * h0 * channels) throw new InputError(`Image data length ${data.length} does not match ${w0}x${h0}x${channels}.`);
+  if (w0 === width && h0 === height) return unresizedInputTensor(image);
   const xt = bilinearTaps(w0, width, false);
   const yt = bilinearTaps(h0, height, false);
   // Byte offsets of each output column's two source pixels, and the weights, hoisted out of the pixel loop.
@@ -232,6 +233,21 @@ export function xfeatInputTensor(image: Image<Uint8Array>, width: number, height
       v = data[q0 + b]! + (data[q1 + b]! - data[q0 + b]!) * t;
       out[2 * plane + o + x] = (u + (v - u) * ty) / 255;
     }
+  }
+  return out;
+}
+
+/** xfeatInputTensor of an image already at the input size (a tile): the same values, without the resampling. */
+function unresizedInputTensor(image: Image<Uint8Array>): Float32Array {
+  const { width, height, channels, data } = image;
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  const g = channels === 1 ? 0 : 1;
+  const b = channels === 1 ? 0 : 2;
+  for (let i = 0, p = 0; i < plane; i++, p += channels) {
+    out[i] = data[p]! / 255;
+    out[plane + i] = data[p + g]! / 255;
+    out[2 * plane + i] = data[p + b]! / 255;
   }
   return out;
 }

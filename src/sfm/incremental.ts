@@ -750,7 +750,9 @@ export function reconstructFromPoses(
   const report = (done: number): void => context.onProgress?.({ stage: 'sfm', done, total: views.length, unit: 'images' });
   extendAndTriangulate(model, resolved);
   filterPoints(model, resolved);
-  refineGlobally(model, resolved, FINAL_REFINEMENT_ROUNDS, context.signal);
+  // One round pulls the given poses together before new views are located against them; growModel ends with
+  // the full refinement.
+  refineGlobally(model, resolved, 1, context.signal);
   growModel(model, resolved, context.signal, report);
   return buildReconstruction(model);
 }
