@@ -202,17 +202,24 @@ const LINK_RANSAC_MAX_ITERATIONS = 500;
  * them, then least squares on the inliers). Side 1 keeps its scale: one model, one scale. Null when the link
  * matches do not fix the translation.
  */
+/** The 3-D point of each observation (view, keypoint) of a model, keyed keypoint * numViews + view. */
+function pointsByObservation(model: Reconstruction): Map<number, Float64Array> {
+  const n = model.cameraFromWorld.length;
+  const pointOf = new Map<number, Float64Array>();
+  for (const point of model.points) for (let o = 0; o < point.track.length; o += 2) pointOf.set(point.track[o + 1]! * n + point.track[o]!, point.xyz);
+  return pointOf;
+}
+
 function movedSidePoses(
-  views: readonly SfmView[], model: Reconstruction, side: Int8Array, link: ReadonlySet<VerifiedPair>, options: DisambiguationOptions,
+  views: readonly SfmView[], model: Reconstruction, pointOf: ReadonlyMap<number, Float64Array>, side: Int8Array,
+  link: ReadonlySet<VerifiedPair>, options: DisambiguationOptions,
 ): Reconstruction | null {
   const qs: Mat3[] = [], weights: number[] = [];
   for (const pair of link) { qs.push(correctionOfSide1(pair, side, model)!); weights.push(pair.matches.length / 2); }
   const q = meanRotation(qs, weights);
   const qt = transpose3(q);
-  const pointOf = new Map<number, Float64Array>();
   const n = views.length;
   const key = (v: number, k: number): number => k * n + v;
-  for (const point of model.points) for (let o = 0; o < point.track.length; o += 2) pointOf.set(key(point.track[o]!, point.track[o + 1]!), point.xyz);
   const observations: LinkObservation[] = [];
   const observe = (camera: number, keypoint: number, other: number, otherKeypoint: number): void => {
     const point = pointOf.get(key(other, otherKeypoint));
@@ -313,8 +320,9 @@ export function disambiguateReconstruction(
     // Each candidate placement is first judged cheaply, on the model with side 1 moved rigidly; the most
     // promising ones are reconstructed in that order, and the first that registers as many views and removes
     // most of the conflict replaces the model (spreading views apart lowers the conflict a little too).
+    const pointOf = pointsByObservation(model);
     const judged = alternativeLinks([...modelPairs, ...setAsidePairs], side, model, options).slice(0, options.maxJudgedPerRound).flatMap((link) => {
-      const moved = movedSidePoses(views, model, side, link, options);
+      const moved = movedSidePoses(views, model, pointOf, side, link, options);
       return moved ? [{ link, moved, weight: conflictsOf(moved, sizes, options.conflicts).weight }] : [];
     }).filter((c) => c.weight <= options.maxConflictRatio * current.weight)
       .sort((a, b) => a.weight - b.weight).slice(0, options.maxCandidatesPerRound);

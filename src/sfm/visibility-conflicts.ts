@@ -77,6 +77,12 @@ export function coObservations(
       direction[3 * v] = dx / norm; direction[3 * v + 1] = dy / norm; direction[3 * v + 2] = dz / norm;
     }
     for (const j of registered) {
+      // The direction test first: most views look at a point from far off every observer's direction.
+      let near = false;
+      for (const i of observers) {
+        if (i !== j && direction[3 * i]! * direction[3 * j]! + direction[3 * i + 1]! * direction[3 * j + 1]! + direction[3 * i + 2]! * direction[3 * j + 2]! >= minCos) { near = true; break; }
+      }
+      if (!near) continue;
       const pose = poses[j]!, r = pose.rotation, t = pose.translation, k = intrinsics[j]!;
       const zc = r[6]! * x + r[7]! * y + r[8]! * z + t[2]!;
       if (!(zc > 0)) continue;
