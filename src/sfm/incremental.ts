@@ -686,6 +686,24 @@ export function reconstructIncremental(
   return best;
 }
 
+/** A model over the pairs' tracks with the given poses (copied; the first posed view is the anchor), no points. */
+function modelWithPoses(
+  views: readonly SfmView[], pairs: readonly VerifiedPair[], cameraFromWorld: readonly (RigidPose | null)[], what: 'Known' | 'Initial',
+): Model {
+  if (cameraFromWorld.length !== views.length) {
+    throw new InputError(`${what} poses: ${cameraFromWorld.length} poses for ${views.length} views.`);
+  }
+  cameraFromWorld.forEach((pose, v) => {
+    if (pose !== null && !isFinitePose(pose)) throw new InputError(`${what} pose of view ${v} (${views[v]!.name}) is not finite.`);
+  });
+  const model = createModel(views, buildTracks(views, pairs));
+  cameraFromWorld.forEach((pose, v) => {
+    model.poses[v] = pose === null ? null : { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation) };
+  });
+  model.anchorView = cameraFromWorld.findIndex((p) => p !== null);
+  return model;
+}
+
 /**
  * Points for known cameras (e.g. from COLMAP or a transforms.json): every track is triangulated robustly
  * through the given poses, points are refined by bundle adjustment with all cameras held, then filtered; no
@@ -699,17 +717,7 @@ export function reconstructWithKnownPoses(
   context: RunContext = {},
 ): Reconstruction {
   const resolved = resolveOptions(options);
-  if (cameraFromWorld.length !== views.length) {
-    throw new InputError(`Known poses: ${cameraFromWorld.length} poses for ${views.length} views.`);
-  }
-  cameraFromWorld.forEach((pose, v) => {
-    if (pose !== null && !isFinitePose(pose)) throw new InputError(`Known pose of view ${v} (${views[v]!.name}) is not finite.`);
-  });
-  const model = createModel(views, buildTracks(views, pairs));
-  cameraFromWorld.forEach((pose, v) => {
-    model.poses[v] = pose === null ? null : { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation) };
-  });
-  model.anchorView = cameraFromWorld.findIndex((p) => p !== null);
+  const model = modelWithPoses(views, pairs, cameraFromWorld, 'Known');
   const allPoints = (): number[] => {
     const out: number[] = [];
     for (let t = 0; t < model.tracks.count; t++) if (model.hasPoint[t]) out.push(t);
@@ -738,14 +746,7 @@ export function reconstructFromPoses(
   context: RunContext = {},
 ): Reconstruction {
   const resolved = resolveOptions(options);
-  if (initialCameraFromWorld.length !== views.length) {
-    throw new InputError(`Initial poses: ${initialCameraFromWorld.length} poses for ${views.length} views.`);
-  }
-  const model = createModel(views, buildTracks(views, pairs));
-  initialCameraFromWorld.forEach((pose, v) => {
-    model.poses[v] = pose === null || !isFinitePose(pose) ? null : { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation) };
-  });
-  model.anchorView = model.poses.findIndex((p) => p !== null);
+  const model = modelWithPoses(views, pairs, initialCameraFromWorld, 'Initial');
   if (model.anchorView < 0) return buildReconstruction(model);
   const report = (done: number): void => context.onProgress?.({ stage: 'sfm', done, total: views.length, unit: 'images' });
   extendAndTriangulate(model, resolved);
