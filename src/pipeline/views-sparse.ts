@@ -121,6 +121,18 @@ export type DisambiguationReport =
     readonly remaining: readonly { readonly views: readonly [string, string]; readonly expectedPoints: number; readonly sharedPoints: number }[];
   };
 
+type RemainingConflict = Extract<DisambiguationReport, { kind: 'checked' }>['remaining'][number];
+
+/** One warning for the conflicts left: how many, the views involved, the strongest few. */
+export function conflictWarning(remaining: readonly RemainingConflict[]): string {
+  const views = [...new Set(remaining.flatMap((c) => c.views))].sort();
+  const strongest = [...remaining].sort((a, b) => b.expectedPoints - a.expectedPoints).slice(0, 3)
+    .map((c) => `${c.views[0]} and ${c.views[1]} share ${c.sharedPoints} of ${c.expectedPoints}`);
+  return `${remaining.length} pair(s) of views are placed to see the same surfaces but share almost none of their points `
+    + `(${strongest.join('; ')}${remaining.length > 3 ? '; ...' : ''}): some of ${views.join(', ')} may be misplaced `
+    + '(repeated or symmetric structure).';
+}
+
 /** Loop (rotation cycle) tolerance with known intrinsics, and with a focal prior only (degrees). */
 const CYCLE_ERROR_CALIBRATED_DEG = 5;
 const CYCLE_ERROR_PRIOR_DEG = 10;
@@ -268,10 +280,7 @@ export async function reconstructSparse(
         remaining: result.remainingConflicts.map((c) => ({ views: [name(c.view0), name(c.view1)], expectedPoints: c.expected, sharedPoints: c.coObserved })),
       };
       for (const group of disambiguation.moved) log?.info(`views ${group.join(', ')} were placed through repeated or symmetric structure; placed again.`);
-      for (const c of disambiguation.remaining) {
-        log?.warn(`views ${c.views[0]} and ${c.views[1]} are placed to see the same surfaces but share ${c.sharedPoints} of ${c.expectedPoints} expected points: `
-          + 'one of them may be misplaced (repeated or symmetric structure).');
-      }
+      if (disambiguation.remaining.length > 0) log?.warn(conflictWarning(disambiguation.remaining));
     }
   }
   const sfmMs = performance.now() - t2;

@@ -51,7 +51,10 @@ function printSummary(report: ViewsJobReport): void {
   const check = report.disambiguation;
   if (check.kind === 'checked') {
     for (const group of check.moved) out.write(`placed again (repeated or symmetric structure had misplaced them): ${group.join(', ')}\n`);
-    for (const c of check.remaining) out.write(`possibly misplaced: ${c.views[0]} or ${c.views[1]} (share ${c.sharedPoints} of ${c.expectedPoints} expected points)\n`);
+    if (check.remaining.length > 0) {
+      const names = [...new Set(check.remaining.flatMap((c) => c.views))].sort();
+      out.write(`possibly misplaced (${check.remaining.length} conflicting pairs): ${names.join(', ')}\n`);
+    }
   }
   if (report.unregistered.length > 0) out.write(`not registered: ${report.unregistered.join(', ')}\n`);
   if (report.dense) out.write(`dense: ${report.dense.numPoints} points from ${report.dense.viewsUsed} view(s)\n`);
