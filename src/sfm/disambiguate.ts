@@ -96,7 +96,8 @@ function correctionOfSide1(pair: VerifiedPair, side: Int8Array, model: Reconstru
 }
 
 /**
- * The groups of pairs across the split that may each place side 1 again, heaviest (by matches) first: pairs
+ * The groups of pairs across the split that may each place side 1 again, heaviest (by matches) first, at most
+ * `maxJudgedPerRound` of them: pairs
  * asking for one and the same correction (within twice the agreement tolerance of each other), away from the
  * current placement. Pairs near the identity correction are what put side 1 where it is; each candidate
  * placement rests on one consistent group, and the other pairs across the split are set aside with it.
@@ -111,7 +112,7 @@ function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model
   }
   const groups: Array<{ pairs: Set<VerifiedPair>; weight: number }> = [];
   const used = new Set<VerifiedPair>();
-  for (;;) {
+  while (groups.length < options.maxJudgedPerRound) {
     let best: typeof across = [], bestWeight = 0;
     for (const seed of across) {
       if (used.has(seed.pair)) continue;
@@ -321,7 +322,7 @@ export function disambiguateReconstruction(
     // promising ones are reconstructed in that order, and the first that registers as many views and removes
     // most of the conflict replaces the model (spreading views apart lowers the conflict a little too).
     const pointOf = pointsByObservation(model);
-    const judged = alternativeLinks([...modelPairs, ...setAsidePairs], side, model, options).slice(0, options.maxJudgedPerRound).flatMap((link) => {
+    const judged = alternativeLinks([...modelPairs, ...setAsidePairs], side, model, options).flatMap((link) => {
       const moved = movedSidePoses(views, model, pointOf, side, link, options);
       return moved ? [{ link, moved, weight: conflictsOf(moved, sizes, options.conflicts).weight }] : [];
     }).filter((c) => c.weight <= options.maxConflictRatio * current.weight)
