@@ -102,7 +102,13 @@ function correctionOfSide1(pair: VerifiedPair, side: Int8Array, model: Reconstru
  * current placement. Pairs near the identity correction are what put side 1 where it is; each candidate
  * placement rests on one consistent group, and the other pairs across the split are set aside with it.
  */
-function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model: Reconstruction, options: DisambiguationOptions): Array<Set<VerifiedPair>> {
+interface LinkGroup {
+  readonly pairs: ReadonlySet<VerifiedPair>;
+  /** The correction of side 1 they ask for: the weighted chordal mean of theirs. */
+  readonly rotation: Mat3;
+}
+
+function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model: Reconstruction, options: DisambiguationOptions): LinkGroup[] {
   const across: Array<{ pair: VerifiedPair; q: Mat3; weight: number }> = [];
   for (const pair of pairs) {
     const s0 = side[pair.view0]!, s1 = side[pair.view1]!;
@@ -110,7 +116,7 @@ function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model
     const q = correctionOfSide1(pair, side, model);
     if (q && rotationAngleDeg(q) > options.currentPlacementRadiusDeg) across.push({ pair, q, weight: pair.matches.length / 2 });
   }
-  const groups: Array<{ pairs: Set<VerifiedPair>; weight: number }> = [];
+  const groups: LinkGroup[] = [];
   const used = new Set<VerifiedPair>();
   while (groups.length < options.maxJudgedPerRound) {
     let best: typeof across = [], bestWeight = 0;
@@ -122,9 +128,9 @@ function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model
     }
     if (best.length === 0) break;
     for (const o of best) used.add(o.pair);
-    groups.push({ pairs: new Set(best.map((o) => o.pair)), weight: bestWeight });
+    groups.push({ pairs: new Set(best.map((o) => o.pair)), rotation: meanRotation(best.map((o) => o.q), best.map((o) => o.weight)) });
   }
-  return groups.map((g) => g.pairs);
+  return groups;
 }
 
 /** Chordal mean of rotations (weighted), projected back onto SO(3). */
@@ -213,11 +219,9 @@ function pointsByObservation(model: Reconstruction): Map<number, Float64Array> {
 
 function movedSidePoses(
   views: readonly SfmView[], model: Reconstruction, pointOf: ReadonlyMap<number, Float64Array>, side: Int8Array,
-  link: ReadonlySet<VerifiedPair>, options: DisambiguationOptions,
+  link: LinkGroup, options: DisambiguationOptions,
 ): Reconstruction | null {
-  const qs: Mat3[] = [], weights: number[] = [];
-  for (const pair of link) { qs.push(correctionOfSide1(pair, side, model)!); weights.push(pair.matches.length / 2); }
-  const q = meanRotation(qs, weights);
+  const q = link.rotation;
   const qt = transpose3(q);
   const n = views.length;
   const key = (v: number, k: number): number => k * n + v;
@@ -243,7 +247,7 @@ function movedSidePoses(
       rx: (kp[2 * keypoint]! - k.cxPx) / k.fxPx, ry: (kp[2 * keypoint + 1]! - k.cyPx) / k.fyPx, fx: k.fxPx, fy: k.fyPx,
     });
   };
-  for (const pair of link) {
+  for (const pair of link.pairs) {
     for (let i = 0; i < pair.matches.length; i += 2) {
       observe(pair.view0, pair.matches[i]!, pair.view1, pair.matches[i + 1]!);
       observe(pair.view1, pair.matches[i + 1]!, pair.view0, pair.matches[i]!);
@@ -322,6 +326,7 @@ export function disambiguateReconstruction(
     // promising ones are reconstructed in that order, and the first that registers as many views and removes
     // most of the conflict replaces the model (spreading views apart lowers the conflict a little too).
     const pointOf = pointsByObservation(model);
+    const inModel = new Set(modelPairs);
     const judged = alternativeLinks([...modelPairs, ...setAsidePairs], side, model, options).flatMap((link) => {
       const moved = movedSidePoses(views, model, pointOf, side, link, options);
       return moved ? [{ link, moved, weight: conflictsOf(moved, sizes, options.conflicts).weight }] : [];
@@ -329,16 +334,17 @@ export function disambiguateReconstruction(
       .sort((a, b) => a.weight - b.weight).slice(0, options.maxCandidatesPerRound);
     let best: { model: Reconstruction; pairs: VerifiedPair[]; conflicts: ReturnType<typeof conflictsOf> } | null = null;
     for (const { link, moved, weight } of judged) {
+      // The pairs within each side, and the link's pairs across (loop-rejected ones among them included).
       const kept = modelPairs.filter((pair) => {
         const s0 = side[pair.view0]!, s1 = side[pair.view1]!;
-        return s0 === -1 || s1 === -1 || s0 === s1 || link.has(pair);
+        return s0 === -1 || s1 === -1 || s0 === s1 || link.pairs.has(pair);
       });
-      for (const pair of link) if (!kept.includes(pair)) kept.push(pair);
+      for (const pair of link.pairs) if (!inModel.has(pair)) kept.push(pair);
       const candidate = reconstructFromPoses(views, kept, moved.cameraFromWorld, sfm, context);
       const next = conflictsOf(candidate, sizes, options.conflicts);
       const eligible = registeredCount(candidate) >= registeredCount(model) && next.weight <= options.maxConflictRatio * current.weight;
       context.log?.debug(`disambiguation: views ${movedViews.map((v) => views[v]!.name).join(', ')} placed again through `
-        + `${[...link].map((p) => `${views[p.view0]!.name}-${views[p.view1]!.name}`).join(' ')} (moved: conflict ${weight}), without ${modelPairs.length - kept.length} pairs: `
+        + `${[...link.pairs].map((p) => `${views[p.view0]!.name}-${views[p.view1]!.name}`).join(' ')} (moved: conflict ${weight}), without ${modelPairs.length - kept.length} pairs: `
         + `${registeredCount(candidate)} views, conflict ${current.weight} -> ${next.weight}${eligible ? '' : ' (not enough)'}`);
       if (eligible) { best = { model: candidate, pairs: kept, conflicts: next }; break; }
     }
