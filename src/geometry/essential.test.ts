@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EigenvalueDecomposition } from 'ml-matrix';
 import type { Intrinsics } from '../core/camera.ts';
 import { InputError } from '../core/errors.ts';
 import {
   decomposeEssential, essentialFromPose, estimateEssential, estimateRelativePose, fivePointEssential, normalizePixels,
-  realEigenvectorsUnitLast, recoverPoseFromEssential, refineEssentialSampson,
+  recoverPoseFromEssential, refineEssentialSampson,
 } from './essential.ts';
 import { sampsonErrorSquared } from './fundamental.ts';
 import { homographyInlierRatio, PLANAR_OR_ROTATION_INLIER_RATIO } from './homography.ts';
@@ -130,28 +129,6 @@ test('five-point: the true E is among the solutions on exact data, and every sol
   // Real solutions come in a number of 2..10, typically ~4 on average.
   assert.ok(totalSolutions / 100 >= 2 && totalSolutions / 100 <= 10);
   assert.throws(() => fivePointEssential(new Float64Array(8), new Float64Array(10)), RangeError);
-});
-
-test('realEigenvectorsUnitLast matches ml-matrix EigenvalueDecomposition on random matrices', () => {
-  const rng = createRng(2);
-  for (let trial = 0; trial < 300; trial++) {
-    const n = trial % 2 === 0 ? 10 : 6;
-    const a = Array.from({ length: n * n }, () => rng.nextGaussian());
-    const evd = new EigenvalueDecomposition(Array.from({ length: n }, (_, r) => a.slice(r * n, r * n + n)));
-    const reference: number[][] = [];
-    for (let k = 0; k < n; k++) {
-      if (evd.imaginaryEigenvalues[k] !== 0) continue;
-      const v = Array.from({ length: n }, (_, i) => evd.eigenvectorMatrix.get(i, k));
-      reference.push(v.map((x) => x / v[n - 1]!));
-    }
-    const ours = realEigenvectorsUnitLast(a, n);
-    assert.equal(ours.length, reference.length, `trial ${trial}`);
-    // Same set of eigenvectors (order may differ): match each of ours to the closest reference.
-    for (const v of ours) {
-      const distance = Math.min(...reference.map((r) => Math.hypot(...r.map((x, i) => x - v[i]!)) / Math.hypot(...r)));
-      assert.ok(distance < 1e-8, `trial ${trial}: eigenvector off by ${distance}`);
-    }
-  }
 });
 
 test('decomposeEssential and recoverPoseFromEssential: exact data gives the true pose and keeps every point', () => {
