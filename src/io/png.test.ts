@@ -24,6 +24,13 @@ test('8-bit RGB round-trips exactly; bad sizes are refused', async () => {
   await assert.rejects(encodePng(rgb, 5, 5, 3), /does not match/);
 });
 
+test('8-bit greyscale stays one channel and round-trips exactly', async () => {
+  const grey = new Uint8Array(7 * 3).map((_, i) => (i * 53) & 255);
+  const png = decode(await encodePng(grey, 7, 3, 1));
+  assert.deepEqual([png.width, png.height, png.depth, png.channels], [7, 3, 8, 1]);
+  assert.deepEqual(Array.from(png.data as Uint8Array), Array.from(grey));
+});
+
 test('16-bit PNGs, Sub-filtered (ours) or stored (sharp), round-trip exactly through two independent decoders', async () => {
   const width = 123, height = 45;
   const codes = new Uint16Array(width * height).map((_, i) => (1000 + 37 * (i % width) + 11 * Math.floor(i / width) + (i % 7 === 0 ? 40000 : 0)) & 0xffff);

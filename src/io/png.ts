@@ -33,7 +33,7 @@ function textChunk(keyword: string, text: string): Uint8Array {
   return chunk;
 }
 
-/** Encodes 8-bit (Uint8Array) or 16-bit (Uint16Array) samples, 1 or 3 channels, row-major interleaved. */
+/** Encodes 8-bit (Uint8Array) or 16-bit (Uint16Array) samples, 1, 3 or 4 channels, row-major interleaved, as that many PNG channels. */
 export async function encodePng(
   data: Uint8Array | Uint16Array,
   width: number,
@@ -46,7 +46,9 @@ export async function encodePng(
   }
   const sixteen = data instanceof Uint16Array;
   let pipeline = sharp(data, { raw: { width, height, channels } });
+  // Without an explicit colour space sharp writes one 8-bit channel as RGB (three times the samples).
   if (sixteen) pipeline = pipeline.toColourspace(channels === 1 ? 'grey16' : 'rgb16');
+  else if (channels === 1) pipeline = pipeline.toColourspace('b-w');
   const png = await pipeline.png({ compressionLevel: options.compressionLevel ?? 1, adaptiveFiltering: options.filtered ?? true }).toBuffer();
   const text = Object.entries(options.text ?? {});
   if (text.length === 0) return png;
