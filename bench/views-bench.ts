@@ -5,8 +5,9 @@
  * intrinsics, fixed) + exhaustive_matcher + mapper (min_model_size 3), the configuration that did best in
  * ../shared/docs/GEOMETRY_REFERENCE.md; COLMAP's model is read back and scored with the same pairwise AUC.
  * Wall time and peak RSS come from /usr/bin/time -v.
- * Usage: node --import tsx bench/views-bench.ts [dtu|lego ...] [-- options for anyview eval poses]
- * Results go to bench/results/views-<date>.json. Run on a quiet machine: timings are medians of one run each.
+ * Usage: node --import tsx bench/views-bench.ts [dtu|lego ...] [--repeat N] [-- options for anyview eval poses]
+ * Results go to bench/results/views-<date>.json. These VMs are noisy (the same run of ours took 23 and 31 s
+ * minutes apart), so each side runs N times (default 3), alternating, and the ratio is of the medians.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -95,16 +96,30 @@ function runOurs(name: keyof typeof SETS) {
   };
 }
 
-// Arguments after `--` go to our command (e.g. -- --feature-resolution 1280).
+// Arguments after `--` go to our command (e.g. -- --feature-resolution 1280); --repeat N (default 3) runs each
+// side N times, alternating ours and COLMAP, so that both see the same load; the ratio is of the medians.
 const dashes = process.argv.indexOf('--', 2);
-const setArgs = dashes < 0 ? process.argv.slice(2) : process.argv.slice(2, dashes);
+const ownArgs = dashes < 0 ? process.argv.slice(2) : process.argv.slice(2, dashes);
 const extraArgs = dashes < 0 ? [] : process.argv.slice(dashes + 1);
+const repeatAt = ownArgs.indexOf('--repeat');
+const repeats = repeatAt < 0 ? 3 : Number(ownArgs[repeatAt + 1]);
+if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`--repeat needs a positive integer, got ${ownArgs[repeatAt + 1]}`);
+const setArgs = repeatAt < 0 ? ownArgs : ownArgs.filter((_, i) => i !== repeatAt && i !== repeatAt + 1);
 const names = (setArgs.length ? setArgs : ['dtu', 'lego']) as (keyof typeof SETS)[];
-const results: Record<string, unknown> = { date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, oursArgs: extraArgs };
+const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const results: Record<string, unknown> = { date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, oursArgs: extraArgs, repeats };
 for (const name of names) {
-  const ours = runOurs(name);
-  const colmap = await runColmap(name);
-  results[name] = { ours, colmap, wallRatio: ours.wallS / colmap.wallS };
+  const ours: ReturnType<typeof runOurs>[] = [], colmap: Awaited<ReturnType<typeof runColmap>>[] = [];
+  for (let r = 0; r < repeats; r++) {
+    ours.push(runOurs(name));
+    colmap.push(await runColmap(name));
+    console.log(name, `run ${r + 1}/${repeats}: ours ${ours[r]!.wallS.toFixed(1)} s, COLMAP ${colmap[r]!.wallS.toFixed(1)} s`);
+  }
+  const oursS = median(ours.map((o) => o.wallS)), colmapS = median(colmap.map((c) => c.wallS));
+  results[name] = { ours: ours[0], colmap: colmap[0], oursWallS: ours.map((o) => o.wallS), colmapWallS: colmap.map((c) => c.wallS), medianWallRatio: oursS / colmapS };
   console.log(name, JSON.stringify(results[name]));
 }
 mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
