@@ -215,8 +215,9 @@ function nullSpaceOfFiveRows(rows: number[]): number[][] | null {
 }
 
 /**
- * The cubic monomials reordered as Nistér eliminates them: x³, y³, x²y, xy², x²z, x², y²z, y², xyz, xy, then the
- * ten left, xz², xz, x, yz², yz, y, z³, z², z, 1. Entry j is the index in MONOMIALS of the j-th of that order.
+ * The twenty monomials in the order of Nistér's elimination: the ten eliminated first (x³, y³, x²y, xy², x²z, x²,
+ * y²z, y², xyz, xy), then the ten left (xz², xz, x, yz², yz, y, z³, z², z, 1). Entry j is the index in MONOMIALS of
+ * the j-th monomial of this order.
  */
 const NISTER_ORDER: readonly number[] = [
   [3, 0, 0], [0, 3, 0], [2, 1, 0], [1, 2, 0], [2, 0, 1], [2, 0, 0], [0, 2, 1], [0, 2, 0], [1, 1, 1], [1, 1, 0],
