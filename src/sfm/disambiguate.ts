@@ -15,7 +15,7 @@
 import type { RunContext } from '../core/context.ts';
 import { det3, invert3, mul3, rotationAngleDeg, transpose3, type Mat3 } from '../geometry/mat3.ts';
 import { reconstructFromPoses, type IncrementalOptions } from './incremental.ts';
-import { svd3 } from '../geometry/fundamental.ts';
+import { chordalMeanRotation } from '../geometry/rotation-average.ts';
 import type { RigidPose } from '../geometry/rigid.ts';
 import { createRng } from '../geometry/random.ts';
 import type { Reconstruction, SfmPoint, SfmView, VerifiedPair } from './types.ts';
@@ -128,23 +128,9 @@ function alternativeLinks(pairs: readonly VerifiedPair[], side: Int8Array, model
     }
     if (best.length === 0) break;
     for (const o of best) used.add(o.pair);
-    groups.push({ pairs: new Set(best.map((o) => o.pair)), rotation: meanRotation(best.map((o) => o.q), best.map((o) => o.weight)) });
+    groups.push({ pairs: new Set(best.map((o) => o.pair)), rotation: chordalMeanRotation(best.map((o) => o.q), best.map((o) => o.weight)) });
   }
   return groups;
-}
-
-/** Chordal mean of rotations (weighted), projected back onto SO(3). */
-function meanRotation(rotations: readonly Mat3[], weights: readonly number[]): Mat3 {
-  const sum = new Float64Array(9);
-  rotations.forEach((r, i) => { for (let k = 0; k < 9; k++) sum[k]! += weights[i]! * r[k]!; });
-  const { u, v } = svd3(sum);
-  let r = mul3(u, transpose3(v));
-  if (det3(r) < 0) {
-    const flipped = Float64Array.from(u);
-    for (let row = 0; row < 3; row++) flipped[row * 3 + 2] = -flipped[row * 3 + 2]!;
-    r = mul3(flipped, transpose3(v));
-  }
-  return r;
 }
 
 /**
