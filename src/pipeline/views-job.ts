@@ -15,7 +15,7 @@ import { VIEWS_OUTPUT_FORMATS, writeViewsOutputs, type ViewsOutputFormat } from 
 import { knownCamerasForPaths } from './known-cameras.ts';
 import { reconstructWithDa3 } from './views-da3.ts';
 import { DEFAULT_FINE_PASS } from './views-fine.ts';
-import { reconstructSparse, viewNames, type DisambiguationReport, type FinePassReport, type SparseOptions } from './views-sparse.ts';
+import { reconstructSparse, unregisteredWarning, viewNames, type DisambiguationReport, type FinePassReport, type SparseOptions } from './views-sparse.ts';
 import { DEFAULT_DISAMBIGUATION } from '../sfm/disambiguate.ts';
 
 export interface ViewsDepthModel {
@@ -104,7 +104,7 @@ export async function runViewsJob(
       + 'seen from different positions (pure rotation or too little overlap).');
   }
   const unregistered = views.filter((_, i) => reconstruction.cameraFromWorld[i] === null).map((v) => v.name);
-  if (unregistered.length > 0) context.log?.warn(`${unregistered.length} view(s) could not be registered: ${unregistered.join(', ')}`);
+  if (unregistered.length > 0) context.log?.warn(unregisteredWarning(sparse.unregistered));
 
   const notes: string[] = [];
   if (options.knownCamerasFile !== undefined) {

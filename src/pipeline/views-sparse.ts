@@ -102,6 +102,8 @@ export interface SparseResult {
   /** What the check for wrongly placed groups of views found and did. */
   readonly disambiguation: DisambiguationReport;
   readonly timingsMs: { readonly features: number; readonly matching: number; readonly sfm: number; readonly finePass: number };
+  /** The views left without a pose, each with why (from its verified pairs). */
+  readonly unregistered: readonly { readonly name: string; readonly reason: string }[];
 }
 
 export type FinePassReport =
@@ -313,6 +315,36 @@ export async function reconstructSparse(
     views: outViews, reconstruction, verifiedPairs: kept.length, loopRejectedPairs: rejected.length, matchedPairs: candidatePairs.length,
     finePass, disambiguation,
     timingsMs: { features: featuresMs, matching: matchingMs, sfm: sfmMs, finePass: performance.now() - t3 },
+    unregistered: views.flatMap((view, v) => {
+      if (reconstruction.cameraFromWorld[v] !== null) return [];
+      const reason = view.duplicateOf !== undefined ? `identical pixels to ${view.duplicateOf}`
+        : unregisteredReason(v, kept, (other) => reconstruction.cameraFromWorld[other] !== null);
+      return [{ name: view.name, reason }];
+    }),
   };
 }
 
+/**
+ * Why view `view` has no pose, from the pairs that passed verification and the loop check: it matched no view,
+ * only views that have no pose either (a separate group, e.g. frames of a camera that only turns), or posed
+ * views whose 3-D points it did not reach often enough to be placed.
+ */
+export function unregisteredReason(view: number, pairs: readonly VerifiedPair[], isRegistered: (view: number) => boolean): string {
+  let withRegistered = 0, withOthers = 0;
+  for (const pair of pairs) {
+    const other = pair.view0 === view ? pair.view1 : pair.view1 === view ? pair.view0 : -1;
+    if (other < 0) continue;
+    if (isRegistered(other)) withRegistered++; else withOthers++;
+  }
+  if (withRegistered > 0) return `it matches ${withRegistered} registered view(s), but too few of its matches reach their 3-D points`;
+  if (withOthers > 0) return 'it matches only views that are not registered either (a separate group, e.g. a camera that only turns)';
+  return 'it matches no other view (too little overlap or texture)';
+}
+
+/** One warning for the views left without a pose, grouped by why. */
+export function unregisteredWarning(views: readonly { readonly name: string; readonly reason: string }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const { name, reason } of views) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
+  const groups = [...byReason].map(([reason, names]) => `${names.join(', ')}: ${reason}`);
+  return `${views.length} view(s) could not be registered. ${groups.join('. ')}.`;
+}
