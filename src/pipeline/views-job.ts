@@ -103,7 +103,7 @@ export async function runViewsJob(
     throw new InputError(`Could not reconstruct the cameras: no pair of the ${paths.length} views has enough shared, textured content `
       + 'seen from different positions (pure rotation or too little overlap).');
   }
-  const unregistered = views.filter((_, i) => reconstruction.cameraFromWorld[i] === null).map((v) => v.name);
+  const unregistered = sparse.unregistered.map((u) => u.name);
   if (unregistered.length > 0) context.log?.warn(unregisteredWarning(sparse.unregistered));
 
   const notes: string[] = [];
