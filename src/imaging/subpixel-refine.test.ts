@@ -99,6 +99,22 @@ describe('refineMatchesSubpixel', () => {
     assert.deepEqual([...wrong.points], [...at]);
   });
 
+  it('with minSearchNcc, a window whose whole-pixel search stays below it fails as lowNcc, and a good one is unaffected', () => {
+    const textured = render(80, 80, texture);
+    const moved = render(80, 80, (x, y) => texture(x - 0.4, y + 0.7));
+    const other = render(80, 80, (x, y) => 128 + 40 * Math.sin(0.9 * x * y / 50 + 0.3 * x) + 30 * Math.cos(0.6 * y - 0.2 * x * x / 30));
+    const at = Float64Array.of(40.2, 40.4);
+    const options = { ...DEFAULT_SUBPIXEL_OPTIONS, minSearchNcc: 0.4 };
+    const wrong = refineMatchesSubpixel(textured, other, at, at, options);
+    assert.equal(SUBPIXEL_FAILURES[wrong.status[0]! - 1], 'lowNcc');
+    assert.ok(wrong.ncc[0]! < 0.4, `the reported NCC is the search's best, ${wrong.ncc[0]}`);
+    const good = refineMatchesSubpixel(textured, moved, at, at, options);
+    const plain = refineMatchesSubpixel(textured, moved, at, at);
+    assert.equal(good.status[0], 0);
+    assert.deepEqual([...good.points], [...plain.points], 'the same steps as without the option');
+    assert.ok(Math.hypot(good.points[0]! - 40.6, good.points[1]! - 39.7) < 0.05);
+  });
+
   it('localLinearMaps recovers a global affine map from noisy neighbouring matches, and gives the identity with too few', () => {
     const l = [1.2, -0.15, 0.1, 0.9];
     const ref: number[] = [], tgt: number[] = [];

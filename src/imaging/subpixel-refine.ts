@@ -42,6 +42,12 @@ export interface SubpixelOptions {
    * 0 skips the search.
    */
   readonly searchRadiusPx: number;
+  /**
+   * A window whose best whole-pixel NCC (after the search) is below this fails as 'lowNcc' without gradient
+   * steps. Such windows rarely align (occlusions, wrong matches) and cost the most iterations. -Infinity: none
+   * is skipped.
+   */
+  readonly minSearchNcc: number;
   /** Gradient steps stop when no window corner moves more than this (pixels). */
   readonly convergencePx: number;
 }
@@ -55,6 +61,7 @@ export const DEFAULT_SUBPIXEL_OPTIONS: SubpixelOptions = Object.freeze({
   minStd: 2,
   minEigenRatio: 0.05,
   searchRadiusPx: 3,
+  minSearchNcc: Number.NEGATIVE_INFINITY,
   convergencePx: 0.01,
 });
 
@@ -270,6 +277,7 @@ export function refineMatchesSubpixel(
         }
       }
       s02 += bx; s12 += by;
+      if (best < options.minSearchNcc) { status[i] = FAIL_LOW_NCC; ncc[i] = best; continue; }
     }
     let fail = 0, lastNcc = Number.NaN;
     let m00 = s00, m01 = s01, m02 = s02, m10 = s10, m11 = s11, m12 = s12;
@@ -364,8 +372,10 @@ export function localLinearMaps(referencePoints: Float64Array, targetPoints: Flo
     let used = 0;
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
-      const d = Math.hypot(referencePoints[2 * j]! - px, referencePoints[2 * j + 1]! - py);
-      if (d < 1e-6 || (used === neighbours && d >= dist[used - 1]!)) continue;
+      // Squared distances: same order as distances, without a square root per pair.
+      const dx = referencePoints[2 * j]! - px, dy = referencePoints[2 * j + 1]! - py;
+      const d = dx * dx + dy * dy;
+      if (d < 1e-12 || (used === neighbours && d >= dist[used - 1]!)) continue;
       let slot = used < neighbours ? used++ : used - 1;
       while (slot > 0 && dist[slot - 1]! > d) { dist[slot] = dist[slot - 1]!; order[slot] = order[slot - 1]!; slot--; }
       dist[slot] = d; order[slot] = j;

@@ -8,6 +8,12 @@
  * threshold. The cameras are then reconstructed again from these matches alone, so that the coarse poses'
  * errors do not carry over; the coarse result stays when the fine one registers fewer views or disagrees
  * with it by more than a few degrees.
+ *
+ * A second round verifies the same matches under the fine cameras (a tight epipolar band), and extends the
+ * tracks: points seen by several views are projected into the views that lack them and kept where the image
+ * windows align. A view seen from an unusual angle keeps few mutual-nearest-neighbour matches, and a handful of
+ * wrong ones on repeated structure (a facade's windows) can then tilt it by half a degree; the extended tracks
+ * tie it to the points the other views agree on.
  */
 import type { Intrinsics } from '../core/camera.ts';
 import type { RunContext } from '../core/context.ts';
@@ -19,11 +25,12 @@ import { rotationAngleDeg, mul3, transpose3 } from '../geometry/mat3.ts';
 import type { RigidPose } from '../geometry/rigid.ts';
 import { extractMultiResolutionFeatures } from '../models/feature-tiling.ts';
 import type { LocalFeatures } from '../models/xfeat.ts';
-import { reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
+import { reconstructFromPoses, reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
 import { matchedPixels, type FeatureToolkit } from './views-features.ts';
-import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage } from '../imaging/subpixel-refine.ts';
-import { refineTrackKeypoints, type RefinementFailurePolicy } from './views-refine.ts';
+import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage, type SubpixelOptions } from '../imaging/subpixel-refine.ts';
+import { extendTracksByAlignment, refineTrackKeypoints, type RefinementFailurePolicy, type RefinementMemo } from './views-refine.ts';
+import { DEFAULT_TRACK_EXTENSION, proposeTrackExtensions, type TrackExtensionOptions } from '../sfm/track-extension.ts';
 
 export interface FinePassOptions {
   /** Long side (pixels) at which features are detected again; images are never enlarged. */
@@ -46,6 +53,17 @@ export interface FinePassOptions {
   readonly minMatches: number;
   /** The coarse cameras stay when a relative rotation changes by more than this (degrees). */
   readonly maxRotationChangeDeg: number;
+  /**
+   * Rounds of verification again under the fine pass's own cameras: each pair's matches are filtered by this
+   * Sampson distance (original pixels) to them, verified, refined and reconstructed once more (the features and
+   * matches are reused). Absent or 0 rounds: none.
+   */
+  readonly reverify?: {
+    readonly rounds: number;
+    readonly maxEpipolarPx: number;
+    /** Points of the previous round projected into the views that should see them, kept where windows align. */
+    readonly extension?: TrackExtensionOptions;
+  };
   /** Sub-pixel alignment of the fine matches' windows before reconstruction (absent: network positions). */
   readonly subpixel?: {
     readonly onFailure: RefinementFailurePolicy;
@@ -53,6 +71,8 @@ export interface FinePassOptions {
     /** Lucas-Kanade iterations per warp model, and the NCC search radius (pixels) before them. */
     readonly maxIterations: number;
     readonly searchRadiusPx: number;
+    /** Windows whose best whole-pixel NCC is below this fail without gradient steps. */
+    readonly minSearchNcc: number;
   };
 }
 
@@ -69,9 +89,11 @@ export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
   maxPairsPerView: 10,
   minMatches: 30,
   maxRotationChangeDeg: 5,
+  reverify: { rounds: 1, maxEpipolarPx: 4, extension: DEFAULT_TRACK_EXTENSION },
   // DTU seeds 0-9: median aligned rotation error 0.28 -> 0.16 deg, 0.11-0.19 per seed, all 6 views on every
   // seed. 30 iterations: 0.17 (up to 0.22) and slower; NCC 0.5: 0.17; 0.3: 0.18; failures kept at 0.8: 0.24.
-  subpixel: { onFailure: 'drop' as const, minNcc: 0.7, maxIterations: 12, searchRadiusPx: 3 },
+  // Under 1% of the windows (DTU, all rounds) that start below NCC 0.4 after the search end above 0.7.
+  subpixel: { onFailure: 'drop' as const, minNcc: 0.7, maxIterations: 12, searchRadiusPx: 3, minSearchNcc: 0.4 },
 });
 
 export interface FinePassInput {
@@ -212,59 +234,97 @@ export async function runFinePass(
     context.onProgress?.({ stage: 'fine features', done: ++extracted, total: registered, unit: 'images' });
   }
 
-  const finePairs: VerifiedPair[] = [];
-  let numMatches = 0;
+  const matches: Uint32Array[] = [];
   for (const [index, [v0, v1]] of pairs.entries()) {
     throwIfAborted(context.signal);
-    const pair = await verifyFinePair(toolkit, v0, v1, features[v0]!, features[v1]!, reconstruction, options, (sfm.seed ?? 0) + index, context);
-    context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
+    matches.push(await matchFinePair(toolkit, features[v0]!, features[v1]!, options, context));
     context.onProgress?.({ stage: 'fine matching', done: index + 1, total: pairs.length, unit: 'steps' });
-    if (pair.verified) { finePairs.push(pair.verified); numMatches += pair.verified.matches.length / 2; }
   }
-
-  let fineViews: SfmView[] = views.map((view, v) => ({
+  const baseViews: SfmView[] = views.map((view, v) => ({
     ...view,
     // The coarse pass's intrinsics: refined there when only a prior was known.
     intrinsics: reconstruction.intrinsics[v]!,
     keypoints: features[v]?.keypoints ?? new Float32Array(0),
     ...(colors[v] ? { keypointColors: colors[v] } : {}),
   }));
-  let sfmPairs: readonly VerifiedPair[] = finePairs;
-  if (options.subpixel) {
-    const started = performance.now();
-    const r = refineTrackKeypoints(fineViews, greys, finePairs, {
-      ...DEFAULT_SUBPIXEL_OPTIONS, minNcc: options.subpixel.minNcc, maxIterations: options.subpixel.maxIterations, searchRadiusPx: options.subpixel.searchRadiusPx,
-    }, options.subpixel.onFailure);
-    fineViews = fineViews.map((v, i) => ({ ...v, keypoints: r.keypoints[i]! }));
-    sfmPairs = r.pairs;
-    context.log?.debug(`fine sub-pixel: ${r.refined} refined (median shift ${r.medianShiftPx.toFixed(2)} px), ${r.failed} dropped, `
-      + `${(performance.now() - started).toFixed(0)} ms`);
+  const subpixelOptions: SubpixelOptions = { ...DEFAULT_SUBPIXEL_OPTIONS, ...options.subpixel };
+  // Later rounds verify mostly the same matches again: their windows are aligned once.
+  const refinementMemo: RefinementMemo = new Map();
+  // Verified under `cameras`, refined, reconstructed: the same steps for the coarse cameras and the rounds after.
+  const reconstructUnder = (
+    cameras: Reconstruction, maxEpipolarPx: number, resume: boolean, extension?: TrackExtensionOptions,
+  ): { reconstruction: Reconstruction; pairs: number; matches: number } => {
+    const finePairs: VerifiedPair[] = [];
+    let numMatches = 0;
+    for (const [index, [v0, v1]] of pairs.entries()) {
+      throwIfAborted(context.signal);
+      const pair = verifyFineMatches(v0, v1, features[v0]!, features[v1]!, matches[index]!, cameras, maxEpipolarPx, options, (sfm.seed ?? 0) + index);
+      context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
+      if (pair.verified) { finePairs.push(pair.verified); numMatches += pair.verified.matches.length / 2; }
+    }
+    let fineViews = baseViews;
+    let sfmPairs: readonly VerifiedPair[] = finePairs;
+    if (options.subpixel) {
+      const started = performance.now();
+      const r = refineTrackKeypoints(fineViews, greys, finePairs, subpixelOptions, options.subpixel.onFailure, { memo: refinementMemo });
+      fineViews = fineViews.map((v, i) => ({ ...v, keypoints: r.keypoints[i]! }));
+      sfmPairs = r.pairs;
+      context.log?.debug(`fine sub-pixel: ${r.refined} refined (median shift ${r.medianShiftPx.toFixed(2)} px), ${r.failed} dropped, `
+        + `${(performance.now() - started).toFixed(0)} ms`);
+    }
+    if (extension && options.subpixel) {
+      const started = performance.now();
+      const groups = proposeTrackExtensions(cameras, input.sizes, extension);
+      const extended = extendTracksByAlignment(fineViews, greys, sfmPairs, groups, subpixelOptions);
+      fineViews = [...extended.views];
+      sfmPairs = extended.pairs;
+      context.log?.debug(`fine track extension: ${extended.confirmed} of ${extended.proposed} proposed observations aligned, ${(performance.now() - started).toFixed(0)} ms`);
+    }
+    // The coarse cameras only choose matches; later rounds start from the previous round's cameras.
+    const reconstruction = resume ? reconstructFromPoses(fineViews, sfmPairs, cameras.cameraFromWorld, sfm, context) : reconstructIncremental(fineViews, sfmPairs, sfm, context);
+    return { reconstruction, pairs: finePairs.length, matches: numMatches };
+  };
+  // A round is kept when it registers every view the coarse pass did and agrees with the coarse cameras.
+  const problem = (candidate: Reconstruction): string | null => {
+    const fineRegistered = candidate.cameraFromWorld.filter((p) => p !== null).length;
+    if (fineRegistered < registered) {
+      const lost = views.filter((_, v) => poses[v] && !candidate.cameraFromWorld[v]).map((v) => v.name);
+      return `fine matches registered ${fineRegistered} of the ${registered} views (not ${lost.join(', ')})`;
+    }
+    const change = maxRelativeRotationChangeDeg(poses, candidate.cameraFromWorld);
+    return change > options.maxRotationChangeDeg ? `a relative rotation moved by ${change.toFixed(1)} deg from the coarse cameras` : null;
+  };
+
+  let fine = reconstructUnder(reconstruction, options.maxCoarseEpipolarPx, false);
+  const rejection = problem(fine.reconstruction);
+  if (rejection !== null) return { kind: 'rejected', reason: rejection };
+  for (let round = 0; round < (options.reverify?.rounds ?? 0); round++) {
+    const again = reconstructUnder(fine.reconstruction, options.reverify!.maxEpipolarPx, true, options.reverify!.extension);
+    const why = problem(again.reconstruction);
+    context.log?.debug(`fine pass, verification round ${round + 1}: ${why ?? `${again.matches} matches kept`}`);
+    if (why !== null) break;
+    fine = again;
   }
-  const fine = reconstructIncremental(fineViews, sfmPairs, sfm, context);
-  const fineRegistered = fine.cameraFromWorld.filter((p) => p !== null).length;
-  if (fineRegistered < registered) {
-    const lost = views.filter((_, v) => poses[v] && !fine.cameraFromWorld[v]).map((v) => v.name);
-    return { kind: 'rejected', reason: `fine matches registered ${fineRegistered} of the ${registered} views (not ${lost.join(', ')})` };
-  }
-  const change = maxRelativeRotationChangeDeg(poses, fine.cameraFromWorld);
-  if (change > options.maxRotationChangeDeg) {
-    return { kind: 'rejected', reason: `a relative rotation moved by ${change.toFixed(1)} deg from the coarse cameras` };
-  }
-  return { kind: 'refined', reconstruction: fine, features, pairs: finePairs.length, matches: numMatches };
+  return { kind: 'refined', reconstruction: fine.reconstruction, features, pairs: fine.pairs, matches: fine.matches };
 }
 
-/** Mutual matches of two views' fine features, near the coarse epipolar lines, then inliers of their own essential matrix. */
-async function verifyFinePair(
-  toolkit: FeatureToolkit, v0: number, v1: number, f0: LocalFeatures, f1: LocalFeatures, coarse: Reconstruction,
-  options: FinePassOptions, seed: number, context: RunContext,
-): Promise<{ verified: VerifiedPair | null; summary: string }> {
+/** Mutual matches (keypoint indices i0, i1 interleaved) of two views' fine features. */
+async function matchFinePair(toolkit: FeatureToolkit, f0: LocalFeatures, f1: LocalFeatures, options: FinePassOptions, context: RunContext): Promise<Uint32Array> {
   const matches = await toolkit.matcher.match(f0, f1, { minSimilarity: options.minSimilarity }, context);
   const indices = new Uint32Array(2 * matches.count);
   for (let m = 0; m < matches.count; m++) { indices[2 * m] = matches.indices0[m]!; indices[2 * m + 1] = matches.indices1[m]!; }
-  const k0 = coarse.intrinsics[v0]!, k1 = coarse.intrinsics[v1]!;
-  const fundamental = fundamentalFromCameras(coarse.cameraFromWorld[v0]!, coarse.cameraFromWorld[v1]!, k0, k1);
-  const near = matchesOnEpipolarLines(f0.keypoints, f1.keypoints, indices, fundamental, options.maxCoarseEpipolarPx);
-  const summary = `${matches.count} matches, ${near.length} near the coarse epipolar lines`;
+  return indices;
+}
+
+/** The matches near the epipolar lines of `cameras` (within `maxEpipolarPx`), then inliers of their own essential matrix. */
+function verifyFineMatches(
+  v0: number, v1: number, f0: LocalFeatures, f1: LocalFeatures, indices: Uint32Array, cameras: Reconstruction,
+  maxEpipolarPx: number, options: FinePassOptions, seed: number,
+): { verified: VerifiedPair | null; summary: string } {
+  const k0 = cameras.intrinsics[v0]!, k1 = cameras.intrinsics[v1]!;
+  const fundamental = fundamentalFromCameras(cameras.cameraFromWorld[v0]!, cameras.cameraFromWorld[v1]!, k0, k1);
+  const near = matchesOnEpipolarLines(f0.keypoints, f1.keypoints, indices, fundamental, maxEpipolarPx);
+  const summary = `${indices.length / 2} matches, ${near.length} within ${maxEpipolarPx} px of the epipolar lines`;
   if (near.length < Math.max(options.minMatches, 8)) return { verified: null, summary };
   const px0 = matchedPixels(f0.keypoints, Uint32Array.from(near, (m) => indices[2 * m]!));
   const px1 = matchedPixels(f1.keypoints, Uint32Array.from(near, (m) => indices[2 * m + 1]!));

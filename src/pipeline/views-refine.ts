@@ -5,8 +5,9 @@
  * (imaging/subpixel-refine.ts). All observations of a track then agree on one scene point to a small fraction
  * of a pixel, where the network's keypoints were good to a pixel or two of the original image.
  */
-import { localLinearMaps, refineMatchesSubpixel, type GreyImage, type SubpixelOptions } from '../imaging/subpixel-refine.ts';
+import { localLinearMaps, refineMatchesSubpixel, type GreyImage, type SubpixelOptions, type SubpixelResult } from '../imaging/subpixel-refine.ts';
 import { buildTracks } from '../sfm/tracks.ts';
+import type { TrackExtensionGroup } from '../sfm/track-extension.ts';
 import type { SfmView, VerifiedPair } from '../sfm/types.ts';
 
 /** What becomes of an observation whose refinement fails: kept at the network's position, or its matches dropped. */
@@ -23,9 +24,36 @@ export interface TrackRefinementResult {
   readonly medianShiftPx: number;
 }
 
+/**
+ * Outcomes of earlier refinements under the same images and options, so that a later call over mostly the same
+ * matches (a second round of verification) aligns only the new ones. Outer key: reference view x number of
+ * views + target view; inner key: reference keypoint x 2^24 + target keypoint; value: the refined target
+ * position, or null for a failure.
+ */
+export type RefinementMemo = Map<number, Map<number, readonly [number, number] | null>>;
+
+export interface TrackRefinementContext {
+  /** Start each window from the local linear map of its group's neighbouring matches (default true). */
+  readonly localInit?: boolean;
+  readonly memo?: RefinementMemo;
+}
+
+/** One refineMatchesSubpixel call: the same arguments. */
+interface AlignmentJob {
+  readonly reference: GreyImage;
+  readonly target: GreyImage;
+  readonly referencePoints: Float64Array;
+  readonly targetPoints: Float64Array;
+  readonly initialLinear?: Float64Array;
+}
+
+function alignWindows(jobs: readonly AlignmentJob[], options: SubpixelOptions): SubpixelResult[] {
+  return jobs.map((j) => refineMatchesSubpixel(j.reference, j.target, j.referencePoints, j.targetPoints, options, j.initialLinear));
+}
+
 export function refineTrackKeypoints(
   views: readonly SfmView[], greys: readonly (GreyImage | undefined)[], pairs: readonly VerifiedPair[],
-  options: SubpixelOptions, onFailure: RefinementFailurePolicy, localInit = true,
+  options: SubpixelOptions, onFailure: RefinementFailurePolicy, { localInit = true, memo }: TrackRefinementContext = {},
 ): TrackRefinementResult {
   const keypoints = views.map((v) => Float32Array.from(v.keypoints));
   const failedMask = views.map((v) => new Uint8Array(v.keypoints.length / 2));
@@ -46,8 +74,10 @@ export function refineTrackKeypoints(
       list.push(rk, tracks.trackKeypoints[o]!);
     }
   }
-  let refined = 0, failed = 0;
-  const shifts: number[] = [];
+  // 1. Per group, the matches the memo does not know yet become one alignment job.
+  interface Group { readonly key: number; readonly list: number[]; readonly targetPoints: Float64Array; readonly known: Map<number, readonly [number, number] | null>; readonly todo: number[] }
+  const work: Group[] = [];
+  const jobs: AlignmentJob[] = [];
   for (const [key, list] of groups) {
     const rv = Math.floor(key / numViews), tv = key % numViews;
     const rg = greys[rv], tg = greys[tv];
@@ -60,13 +90,39 @@ export function refineTrackKeypoints(
       refPts[2 * i] = rkp[2 * a]!; refPts[2 * i + 1] = rkp[2 * a + 1]!;
       tgtPts[2 * i] = tkp[2 * b]!; tgtPts[2 * i + 1] = tkp[2 * b + 1]!;
     }
-    const result = refineMatchesSubpixel(rg, tg, refPts, tgtPts, options, localInit ? localLinearMaps(refPts, tgtPts) : undefined);
+    let known = memo?.get(key);
+    if (!known) { known = new Map(); memo?.set(key, known); }
+    const todo: number[] = [];
+    for (let i = 0; i < n; i++) if (!known.has(memoKey(list, i))) todo.push(i);
+    work.push({ key, list, targetPoints: tgtPts, known, todo });
+    if (todo.length === 0) continue;
+    // The starting shapes come from all the group's matches, as without a memo; only the new ones are aligned.
+    const linear = localInit ? localLinearMaps(refPts, tgtPts) : undefined;
+    jobs.push({
+      reference: rg, target: tg, referencePoints: pick(refPts, todo, 2), targetPoints: pick(tgtPts, todo, 2),
+      ...(linear ? { initialLinear: pick(linear, todo, 4) } : {}),
+    });
+  }
+  // 2. Align, and remember.
+  const results = alignWindows(jobs, options);
+  let job = 0;
+  for (const { list, known, todo } of work) {
+    if (todo.length === 0) continue;
+    const result = results[job++]!;
+    todo.forEach((i, k) => known.set(memoKey(list, i), result.status[k] === 0 ? [result.points[2 * k]!, result.points[2 * k + 1]!] : null));
+  }
+  // 3. Move the refined observations; mark the failed ones.
+  let refined = 0, failed = 0;
+  const shifts: number[] = [];
+  for (const { key, list, targetPoints, known } of work) {
+    const tv = key % numViews;
     const out = keypoints[tv]!;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < list.length / 2; i++) {
       const b = list[2 * i + 1]!;
-      if (result.status[i] === 0) {
-        out[2 * b] = result.points[2 * i]!; out[2 * b + 1] = result.points[2 * i + 1]!;
-        shifts.push(Math.hypot(result.points[2 * i]! - tgtPts[2 * i]!, result.points[2 * i + 1]! - tgtPts[2 * i + 1]!));
+      const position = known.get(memoKey(list, i));
+      if (position) {
+        out[2 * b] = position[0]; out[2 * b + 1] = position[1];
+        shifts.push(Math.hypot(position[0] - targetPoints[2 * i]!, position[1] - targetPoints[2 * i + 1]!));
         refined++;
       } else {
         failedMask[tv]![b] = 1;
@@ -87,4 +143,98 @@ export function refineTrackKeypoints(
   }
   shifts.sort((a, b) => a - b);
   return { keypoints, pairs: outPairs, refined, failed, medianShiftPx: shifts.length ? shifts[shifts.length >> 1]! : 0 };
+}
+
+/** Memo key of match i of a group's (reference keypoint, target keypoint) list. */
+function memoKey(list: readonly number[], i: number): number {
+  return list[2 * i]! * 2 ** 24 + list[2 * i + 1]!;
+}
+
+/** The entries of the listed items (`width` numbers each), packed. */
+function pick(a: Float64Array, items: readonly number[], width: number): Float64Array {
+  const out = new Float64Array(items.length * width);
+  items.forEach((i, k) => { for (let c = 0; c < width; c++) out[k * width + c] = a[i * width + c]!; });
+  return out;
+}
+
+export interface ExtendedTracks {
+  /** The views with the confirmed proposals appended to their keypoints (and colours). */
+  readonly views: readonly SfmView[];
+  /** The pairs with a match per confirmed proposal (into the pair of the two views, or a new pair). */
+  readonly pairs: readonly VerifiedPair[];
+  readonly proposed: number;
+  readonly confirmed: number;
+}
+
+/**
+ * Confirms proposed observations (sfm/track-extension.ts) by aligning each proposal's window to its reference
+ * observation's, starting at the predicted pixel with the local shape of the neighbouring proposals; the
+ * alignments that succeed become keypoints of their views, matched to the reference keypoint, so that the
+ * point's track takes them in. `views` must hold the keypoints the proposals' reference indices refer to.
+ */
+export function extendTracksByAlignment(
+  views: readonly SfmView[], greys: readonly (GreyImage | undefined)[], pairs: readonly VerifiedPair[],
+  groups: readonly TrackExtensionGroup[], options: SubpixelOptions,
+): ExtendedTracks {
+  const added = views.map(() => [] as number[]);
+  const addedColours = views.map(() => [] as number[]);
+  const newMatches = new Map<number, number[]>();
+  const numViews = views.length;
+  let proposed = 0, confirmed = 0;
+  const aligned: TrackExtensionGroup[] = [];
+  const jobs: AlignmentJob[] = [];
+  for (const group of groups) {
+    const r = group.referenceView, v = group.view;
+    const rg = greys[r], tg = greys[v];
+    const n = group.referenceKeypoints.length;
+    proposed += n;
+    if (!rg || !tg || n === 0) continue;
+    const refKeypoints = views[r]!.keypoints;
+    const refPts = new Float64Array(2 * n);
+    group.referenceKeypoints.forEach((k, i) => { refPts[2 * i] = refKeypoints[2 * k]!; refPts[2 * i + 1] = refKeypoints[2 * k + 1]!; });
+    aligned.push(group);
+    jobs.push({ reference: rg, target: tg, referencePoints: refPts, targetPoints: group.predicted, initialLinear: localLinearMaps(refPts, group.predicted) });
+  }
+  const results = alignWindows(jobs, options);
+  aligned.forEach((group, g) => {
+    const r = group.referenceView, v = group.view, result = results[g]!;
+    const base = views[v]!.keypoints.length / 2;
+    const refColours = views[r]!.keypointColors;
+    let list = newMatches.get(r * numViews + v);
+    if (!list) newMatches.set(r * numViews + v, list = []);
+    for (let i = 0; i < group.referenceKeypoints.length; i++) {
+      if (result.status[i] !== 0) continue;
+      const k = group.referenceKeypoints[i]!;
+      list.push(k, base + added[v]!.length / 2);
+      added[v]!.push(result.points[2 * i]!, result.points[2 * i + 1]!);
+      if (refColours) addedColours[v]!.push(refColours[3 * k]!, refColours[3 * k + 1]!, refColours[3 * k + 2]!);
+      confirmed++;
+    }
+  });
+  const outViews = views.map((view, v) => {
+    if (added[v]!.length === 0) return view;
+    const keypoints = new Float32Array(view.keypoints.length + added[v]!.length);
+    keypoints.set(view.keypoints);
+    keypoints.set(added[v]!, view.keypoints.length);
+    if (!view.keypointColors) return { ...view, keypoints };
+    const keypointColors = new Uint8Array(view.keypointColors.length + addedColours[v]!.length);
+    keypointColors.set(view.keypointColors);
+    keypointColors.set(addedColours[v]!, view.keypointColors.length);
+    return { ...view, keypoints, keypointColors };
+  });
+  // Matches go into the existing pair of the two views (either order), or a new pair without a relative pose.
+  const outPairs = pairs.map((pair) => ({ ...pair }));
+  for (const [key, list] of newMatches) {
+    if (list.length === 0) continue;
+    const r = Math.floor(key / numViews), v = key % numViews;
+    const index = outPairs.findIndex((p) => (p.view0 === r && p.view1 === v) || (p.view0 === v && p.view1 === r));
+    if (index < 0) { outPairs.push({ view0: r, view1: v, matches: Uint32Array.from(list) }); continue; }
+    const pair = outPairs[index]!;
+    const merged = new Uint32Array(pair.matches.length + list.length);
+    merged.set(pair.matches);
+    if (pair.view0 === r) merged.set(list, pair.matches.length);
+    else for (let m = 0; m < list.length; m += 2) { merged[pair.matches.length + m] = list[m + 1]!; merged[pair.matches.length + m + 1] = list[m]!; }
+    outPairs[index] = { ...pair, matches: merged };
+  }
+  return { views: outViews, pairs: outPairs, proposed, confirmed };
 }

@@ -116,11 +116,11 @@ test('eval poses: every DTU view registered, pairwise AUC@30 >= 90 against the g
   // The fine pass (features again at 1600 px): every pair within 3 degrees on seeds 0-9 (coarse alone: 82-98).
   assert.equal(report.finePass.kind, 'refined');
   assert.ok(report.auc3 >= 95, `AUC@3 ${report.auc3}`);
-  // With the fine matches aligned to sub-pixel precision, over seeds 0-9: pair rotation error 0.10-0.23 deg, aligned
-  // rotation error 0.12-0.34 (median 0.19); seed 0 gives 0.23 and 0.34. The aligned error follows view 000000's
-  // centre (the close-up, weakly linked view): without it, 0.08 deg.
-  assert.ok(report.medianPairRotationErrorDeg < 0.3, `relative rotation error ${report.medianPairRotationErrorDeg}`);
-  assert.ok(report.medianRotationErrorDeg < 0.4, `aligned rotation error ${report.medianRotationErrorDeg}`);
+  // The issue's target: rotation error <= 0.2 deg. Over seeds 0-9, with the fine matches verified again under the
+  // fine cameras and the tracks extended into the views that lack them: pair rotation error 0.11-0.16 deg, aligned
+  // rotation error 0.148-0.183 (seed 0: 0.162). Without the second round: 0.12-0.34, driven by view 000000.
+  assert.ok(report.medianPairRotationErrorDeg < 0.2, `relative rotation error ${report.medianPairRotationErrorDeg}`);
+  assert.ok(report.medianRotationErrorDeg <= 0.2, `aligned rotation error ${report.medianRotationErrorDeg}`);
   // Nothing is misplaced here: the check finds no conflict and moves nothing.
   assert.deepEqual(report.disambiguation, { kind: 'checked', conflictsFound: 0, moved: [], remaining: [] });
   for (const key of ['auc3', 'auc30', 'registered', 'n']) assert.ok(key in report, key);
