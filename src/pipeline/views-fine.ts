@@ -115,8 +115,13 @@ export type FinePassOutcome =
   | {
     readonly kind: 'refined';
     readonly reconstruction: Reconstruction;
-    /** Per view: the fine features the reconstruction's tracks index, or null for a view without a pose. */
+    /** Per view: the fine features, or null for a view without a pose. */
     readonly features: readonly (LocalFeatures | null)[];
+    /**
+     * Per view: the keypoints the reconstruction's tracks index: the fine features' at their sub-pixel positions,
+     * then the observations added by track extension (null for a view without a pose).
+     */
+    readonly keypoints: readonly (Float32Array | null)[];
     readonly pairs: number;
     readonly matches: number;
   };
@@ -253,7 +258,7 @@ export async function runFinePass(
   // Verified under `cameras`, refined, reconstructed: the same steps for the coarse cameras and the rounds after.
   const reconstructUnder = (
     cameras: Reconstruction, maxEpipolarPx: number, resume: boolean, extension?: TrackExtensionOptions,
-  ): { reconstruction: Reconstruction; pairs: number; matches: number } => {
+  ): { reconstruction: Reconstruction; keypoints: Float32Array[]; pairs: number; matches: number } => {
     const finePairs: VerifiedPair[] = [];
     let numMatches = 0;
     for (const [index, [v0, v1]] of pairs.entries()) {
@@ -282,7 +287,7 @@ export async function runFinePass(
     }
     // The coarse cameras only choose matches; later rounds start from the previous round's cameras.
     const reconstruction = resume ? reconstructFromPoses(fineViews, sfmPairs, cameras.cameraFromWorld, sfm, context) : reconstructIncremental(fineViews, sfmPairs, sfm, context);
-    return { reconstruction, pairs: finePairs.length, matches: numMatches };
+    return { reconstruction, keypoints: fineViews.map((v) => v.keypoints), pairs: finePairs.length, matches: numMatches };
   };
   // A round is kept when it registers every view the coarse pass did and agrees with the coarse cameras.
   const problem = (candidate: Reconstruction): string | null => {
@@ -305,7 +310,10 @@ export async function runFinePass(
     if (why !== null) break;
     fine = again;
   }
-  return { kind: 'refined', reconstruction: fine.reconstruction, features, pairs: fine.pairs, matches: fine.matches };
+  return {
+    kind: 'refined', reconstruction: fine.reconstruction, features, pairs: fine.pairs, matches: fine.matches,
+    keypoints: fine.keypoints.map((k, v) => (features[v] ? k : null)),
+  };
 }
 
 /** Mutual matches (keypoint indices i0, i1 interleaved) of two views' fine features. */

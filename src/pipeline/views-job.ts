@@ -120,7 +120,7 @@ export async function runViewsJob(
       runtime: { device: 'auto', ...threads },
       preprocess: { maxPixels: DEFAULT_DEPTH_JOB_OPTIONS.preprocess.maxPixels },
     }, locations, context);
-    const result = await densifyViews(reconstruction, views.map((v) => ({ path: v.path, keypoints: v.features.keypoints })),
+    const result = await densifyViews(reconstruction, views.map((v) => ({ path: v.path, keypoints: v.keypoints })),
       async (image, intrinsics, ctx) => (await estimator.estimate(image, intrinsics, ctx)).depth, options.dense, context);
     denseCloud = result.cloud;
     dense = { numPoints: result.cloud.numPoints, viewsUsed: result.views.filter((v) => v.used).length, views: result.views };
@@ -132,7 +132,7 @@ export async function runViewsJob(
   }
   const written = await writeViewsOutputs(options.outDir, options.formats, {
     reconstruction, units: 'arbitrary',
-    views: views.map((v) => ({ name: v.name, keypoints: v.features.keypoints })),
+    views: views.map((v) => ({ name: v.name, keypoints: v.keypoints })),
     ...(denseCloud ? { denseCloud } : {}),
   });
   return {

@@ -85,6 +85,11 @@ export interface SparseView {
   readonly height: number;
   readonly intrinsicsSource: IntrinsicsSource | 'known';
   readonly features: LocalFeatures;
+  /**
+   * The keypoints the reconstruction's tracks index (x, y, original pixels): the features' own at their refined
+   * positions, followed by any observations the fine pass added by extending tracks.
+   */
+  readonly keypoints: Float32Array;
   /** Set when this view's pixels equal an earlier view's: it is left out of the reconstruction. */
   readonly duplicateOf?: string;
 }
@@ -197,7 +202,7 @@ export async function reconstructSparse(
     if (duplicateOf !== undefined) log?.warn(`${file}: identical pixels to ${duplicateOf}; it adds no viewpoint and is left out.`);
     else seen.set(hash, file);
     views.push({
-      path: file, name: names[i]!, width: image.width, height: image.height, intrinsicsSource: prior.source, features,
+      path: file, name: names[i]!, width: image.width, height: image.height, intrinsicsSource: prior.source, features, keypoints: features.keypoints,
       ...(duplicateOf !== undefined ? { duplicateOf } : {}),
     });
     intrinsics.push(prior.intrinsics);
@@ -289,7 +294,8 @@ export async function reconstructSparse(
 
   // 4. Fine pass: features again at a finer resolution, matched under the coarse cameras, cameras again.
   const t3 = performance.now();
-  let outViews: readonly SparseView[] = views;
+  // The keypoints as structure from motion used them (refined when the match refinement ran).
+  let outViews: readonly SparseView[] = views.map((view, i) => ({ ...view, keypoints: sfmViews[i]!.keypoints }));
   let finePass: FinePassReport = { kind: 'off' };
   if (options.finePass && !options.knownPoses) {
     const outcome = await runFinePass(toolkit, {
@@ -300,8 +306,8 @@ export async function reconstructSparse(
     }, options.finePass, { seed: options.seed, refineIntrinsics: anyPrior ? 'sharedFocal' : 'none', ...options.sfm }, context);
     if (outcome.kind === 'refined') {
       reconstruction = outcome.reconstruction;
-      const fineFeatures = outcome.features;
-      outViews = views.map((view, v) => (fineFeatures[v] ? { ...view, features: fineFeatures[v] } : view));
+      const fineFeatures = outcome.features, fineKeypoints = outcome.keypoints;
+      outViews = views.map((view, v) => (fineFeatures[v] ? { ...view, features: fineFeatures[v], keypoints: fineKeypoints[v]! } : view));
       finePass = { kind: 'refined', pairs: outcome.pairs, matches: outcome.matches };
       log?.debug(`fine pass: ${outcome.pairs} pairs, ${outcome.matches} matches, ${reconstruction.points.length} points`);
     } else {
