@@ -89,9 +89,11 @@ export const DEFAULT_FINE_PASS: FinePassOptions = Object.freeze({
   maxPairsPerView: 10,
   minMatches: 30,
   maxRotationChangeDeg: 5,
+  // DTU seeds 0-9, median aligned rotation error: one round 0.12-0.34 deg; with this round 0.148-0.183. Two
+  // rounds: no better; a 2 px band loses view 000000 on seed 0 (docs/BENCHMARKS.md, "Session 9").
   reverify: { rounds: 1, maxEpipolarPx: 4, extension: DEFAULT_TRACK_EXTENSION },
-  // DTU seeds 0-9: median aligned rotation error 0.28 -> 0.16 deg, 0.11-0.19 per seed, all 6 views on every
-  // seed. 30 iterations: 0.17 (up to 0.22) and slower; NCC 0.5: 0.17; 0.3: 0.18; failures kept at 0.8: 0.24.
+  // Chosen in session 7 (one round, 5 seeds): 30 iterations were no better and slower; NCC 0.5 or 0.3 no better;
+  // failures kept at their network position were worse.
   // Under 1% of the windows (DTU, all rounds) that start below NCC 0.4 after the search end above 0.7.
   subpixel: { onFailure: 'drop' as const, minNcc: 0.7, maxIterations: 12, searchRadiusPx: 3, minSearchNcc: 0.4 },
 });
