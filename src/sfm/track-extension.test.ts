@@ -62,3 +62,22 @@ test('proposeTrackExtensions: no proposal behind a camera, near the border, thro
   // With one observation enough, the first point goes to view 0 (6 degrees from view 1) and view 3 (44.5 degrees).
   assert.deepEqual(summary(proposeTrackExtensions(reconstruction, sizes, { ...OPTIONS, minObservations: 1 })), [[1, 0, [0]], [1, 3, [0]]]);
 });
+
+test('proposeTrackExtensions: over the per-view cap, the points seen by the most views are proposed, in point order', () => {
+  const reconstruction: Reconstruction = {
+    cameraFromWorld: [camera(0), camera(1), camera(2), camera(3), camera(4)],
+    intrinsics: [K, K, K, K, K],
+    points: [
+      point([0.1, 0, 10], [1, 2]),
+      point([0.2, 0, 10], [1, 2, 3, 4]),
+      point([0.3, 0, 10], [1, 2, 3]),
+      point([0.4, 0, 10], [1, 2, 3, 4]),
+    ],
+  };
+  const sizes = Array.from({ length: 5 }, () => SIZE);
+  const intoView0 = (maxProposalsPerView: number) => proposeTrackExtensions(reconstruction, sizes, { ...OPTIONS, maxProposalsPerView })
+    .filter((g) => g.view === 0).flatMap((g) => [...g.points]);
+  assert.deepEqual(intoView0(10), [0, 1, 2, 3]);
+  assert.deepEqual(intoView0(3), [1, 2, 3], 'the two-view point goes first');
+  assert.deepEqual(intoView0(2), [1, 3]);
+});

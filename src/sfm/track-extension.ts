@@ -17,13 +17,20 @@ export interface TrackExtensionOptions {
   readonly marginPx: number;
   /** Largest angle (degrees) at the point between the proposing view's ray and the reference view's ray. */
   readonly maxViewingAngleDeg: number;
+  /**
+   * At most this many proposals per view, from the points seen by the most views first: each costs a window
+   * alignment, and large sets would otherwise propose millions.
+   */
+  readonly maxProposalsPerView: number;
 }
 
 /**
  * DTU scan24, seeds 0-9, median aligned rotation error: points of 2+ views 0.133-0.158 deg (10,800 proposals,
  * 3-4 s); 3+ views 0.148-0.183 (1,000 proposals, 0.3 s); without the extension 0.17-0.25.
  */
-export const DEFAULT_TRACK_EXTENSION: TrackExtensionOptions = Object.freeze({ minObservations: 3, marginPx: 12, maxViewingAngleDeg: 45 });
+export const DEFAULT_TRACK_EXTENSION: TrackExtensionOptions = Object.freeze({
+  minObservations: 3, marginPx: 12, maxViewingAngleDeg: 45, maxProposalsPerView: 2000,
+});
 
 /** Proposed observations of one (reference view, target view) pair. */
 export interface TrackExtensionGroup {
@@ -77,7 +84,8 @@ export function proposeTrackExtensions(
   const { cameraFromWorld, intrinsics, points } = reconstruction;
   const numViews = cameraFromWorld.length;
   const cameras = cameraFromWorld.map((pose, v) => (pose ? projector(pose, intrinsics[v]!) : null));
-  const groups = new Map<number, { refs: number[]; predicted: number[]; points: number[] }>();
+  // Per view: (observation count, point, reference view, reference keypoint, x, y) of each proposal.
+  const candidates: number[][][] = cameraFromWorld.map(() => []);
   const observed = new Uint8Array(numViews);
   points.forEach((point, index) => {
     const n = point.track.length / 2;
@@ -101,12 +109,22 @@ export function proposeTrackExtensions(
       if (!px || px[0] < options.marginPx || px[1] < options.marginPx || px[0] > size.width - 1 - options.marginPx || px[1] > size.height - 1 - options.marginPx) continue;
       const toView = [camera.centre[0] - x[0]!, camera.centre[1] - x[1]!, camera.centre[2] - x[2]!];
       if (angleDeg(toReference, toView) > options.maxViewingAngleDeg) continue;
-      const key = referenceView * numViews + v;
+      candidates[v]!.push([n, index, referenceView, referenceKeypoint, px[0], px[1]]);
+    }
+  });
+  const groups = new Map<number, { refs: number[]; predicted: number[]; points: number[] }>();
+  candidates.forEach((list, v) => {
+    // Longest tracks first (stable: ties keep point order).
+    const kept = list.length > options.maxProposalsPerView
+      ? [...list].sort((a, b) => b[0]! - a[0]! || a[1]! - b[1]!).slice(0, options.maxProposalsPerView).sort((a, b) => a[1]! - b[1]!)
+      : list;
+    for (const [, index, referenceView, referenceKeypoint, x, y] of kept) {
+      const key = referenceView! * numViews + v;
       let group = groups.get(key);
       if (!group) groups.set(key, group = { refs: [], predicted: [], points: [] });
-      group.refs.push(referenceKeypoint);
-      group.predicted.push(px[0], px[1]);
-      group.points.push(index);
+      group.refs.push(referenceKeypoint!);
+      group.predicted.push(x!, y!);
+      group.points.push(index!);
     }
   });
   return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([key, g]) => ({
