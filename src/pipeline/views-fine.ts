@@ -15,14 +15,14 @@
  * wrong ones on repeated structure (a facade's windows) can then tilt it by half a degree; the extended tracks
  * tie it to the points the other views agree on.
  */
-import type { Intrinsics } from '../core/camera.ts';
 import type { RunContext } from '../core/context.ts';
 import { throwIfAborted } from '../core/errors.ts';
 import type { Image } from '../core/image.ts';
 import { fundamentalFromCameras, matchesOnEpipolarLines } from '../geometry/epipolar.ts';
 import { estimateRelativePose } from '../geometry/essential.ts';
 import { rotationAngleDeg, mul3, transpose3 } from '../geometry/mat3.ts';
-import type { RigidPose } from '../geometry/rigid.ts';
+import { transformByPose, type RigidPose } from '../geometry/rigid.ts';
+import { projectPoint } from '../geometry/unproject.ts';
 import { extractMultiResolutionFeatures } from '../models/feature-tiling.ts';
 import type { LocalFeatures } from '../models/xfeat.ts';
 import { reconstructFromPoses, reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
@@ -128,16 +128,6 @@ export type FinePassOutcome =
     readonly matches: number;
   };
 
-/** Pixel of a world point in a camera (x right, y down), or null behind it. */
-function project(pose: RigidPose, k: Intrinsics, p: ArrayLike<number>): [number, number] | null {
-  const r = pose.rotation, t = pose.translation;
-  const z = r[6]! * p[0]! + r[7]! * p[1]! + r[8]! * p[2]! + t[2]!;
-  if (!(z > 0)) return null;
-  const x = r[0]! * p[0]! + r[1]! * p[1]! + r[2]! * p[2]! + t[0]!;
-  const y = r[3]! * p[0]! + r[4]! * p[1]! + r[5]! * p[2]! + t[1]!;
-  return [k.fxPx * (x / z) + k.cxPx, k.fyPx * (y / z) + k.cyPx];
-}
-
 /**
  * Pairs of registered views worth matching at the fine level: a point observed in one view that projects into
  * the other's frame (in front of it) counts for the pair; pairs with at least `minShared` such points are
@@ -158,8 +148,9 @@ export function covisiblePairs(
   for (const point of points) {
     inside.fill(0);
     for (const v of registered) {
-      const px = project(poses[v]!, intrinsics[v]!, point.xyz);
-      if (px && px[0] >= 0 && px[1] >= 0 && px[0] < sizes[v]!.width && px[1] < sizes[v]!.height) inside[v] = 1;
+      const c = transformByPose(poses[v]!, point.xyz);
+      const px = projectPoint(intrinsics[v]!, c[0]!, c[1]!, c[2]!);
+      if (px && px.u >= 0 && px.v >= 0 && px.u < sizes[v]!.width && px.v < sizes[v]!.height) inside[v] = 1;
     }
     const observers = new Set<number>();
     for (let o = 0; o < point.track.length; o += 2) observers.add(point.track[o]!);

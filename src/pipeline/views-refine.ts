@@ -5,7 +5,7 @@
  * (imaging/subpixel-refine.ts). All observations of a track then agree on one scene point to a small fraction
  * of a pixel, where the network's keypoints were good to a pixel or two of the original image.
  */
-import { localLinearMaps, refineMatchesSubpixel, type GreyImage, type SubpixelOptions, type SubpixelResult } from '../imaging/subpixel-refine.ts';
+import { localLinearMaps, refineMatchesSubpixel, type GreyImage, type SubpixelOptions } from '../imaging/subpixel-refine.ts';
 import { buildTracks } from '../sfm/tracks.ts';
 import type { TrackExtensionGroup } from '../sfm/track-extension.ts';
 import type { SfmView, VerifiedPair } from '../sfm/types.ts';
@@ -38,19 +38,6 @@ export interface TrackRefinementContext {
   readonly memo?: RefinementMemo;
 }
 
-/** One refineMatchesSubpixel call: the same arguments. */
-interface AlignmentJob {
-  readonly reference: GreyImage;
-  readonly target: GreyImage;
-  readonly referencePoints: Float64Array;
-  readonly targetPoints: Float64Array;
-  readonly initialLinear?: Float64Array;
-}
-
-function alignWindows(jobs: readonly AlignmentJob[], options: SubpixelOptions): SubpixelResult[] {
-  return jobs.map((j) => refineMatchesSubpixel(j.reference, j.target, j.referencePoints, j.targetPoints, options, j.initialLinear));
-}
-
 export function refineTrackKeypoints(
   views: readonly SfmView[], greys: readonly (GreyImage | undefined)[], pairs: readonly VerifiedPair[],
   options: SubpixelOptions, onFailure: RefinementFailurePolicy, { localInit = true, memo }: TrackRefinementContext = {},
@@ -74,10 +61,10 @@ export function refineTrackKeypoints(
       list.push(rk, tracks.trackKeypoints[o]!);
     }
   }
-  // 1. Per group, the matches the memo does not know yet become one alignment job.
-  interface Group { readonly key: number; readonly list: number[]; readonly targetPoints: Float64Array; readonly known: Map<number, readonly [number, number] | null>; readonly todo: number[] }
-  const work: Group[] = [];
-  const jobs: AlignmentJob[] = [];
+  // Per group: the matches the memo does not know yet are aligned and remembered; then every refined observation
+  // moves and every failed one is marked.
+  let refined = 0, failed = 0;
+  const shifts: number[] = [];
   for (const [key, list] of groups) {
     const rv = Math.floor(key / numViews), tv = key % numViews;
     const rg = greys[rv], tg = greys[tv];
@@ -94,35 +81,19 @@ export function refineTrackKeypoints(
     if (!known) { known = new Map(); memo?.set(key, known); }
     const todo: number[] = [];
     for (let i = 0; i < n; i++) if (!known.has(memoKey(list, i))) todo.push(i);
-    work.push({ key, list, targetPoints: tgtPts, known, todo });
-    if (todo.length === 0) continue;
-    // The starting shapes come from all the group's matches, as without a memo; only the new ones are aligned.
-    const linear = localInit ? localLinearMaps(refPts, tgtPts) : undefined;
-    jobs.push({
-      reference: rg, target: tg, referencePoints: pick(refPts, todo, 2), targetPoints: pick(tgtPts, todo, 2),
-      ...(linear ? { initialLinear: pick(linear, todo, 4) } : {}),
-    });
-  }
-  // 2. Align, and remember.
-  const results = alignWindows(jobs, options);
-  let job = 0;
-  for (const { list, known, todo } of work) {
-    if (todo.length === 0) continue;
-    const result = results[job++]!;
-    todo.forEach((i, k) => known.set(memoKey(list, i), result.status[k] === 0 ? [result.points[2 * k]!, result.points[2 * k + 1]!] : null));
-  }
-  // 3. Move the refined observations; mark the failed ones.
-  let refined = 0, failed = 0;
-  const shifts: number[] = [];
-  for (const { key, list, targetPoints, known } of work) {
-    const tv = key % numViews;
+    if (todo.length > 0) {
+      // The starting shapes come from all the group's matches, as without a memo; only the new ones are aligned.
+      const linear = localInit ? localLinearMaps(refPts, tgtPts) : undefined;
+      const result = refineMatchesSubpixel(rg, tg, pick(refPts, todo, 2), pick(tgtPts, todo, 2), options, linear ? pick(linear, todo, 4) : undefined);
+      todo.forEach((i, k) => known.set(memoKey(list, i), result.status[k] === 0 ? [result.points[2 * k]!, result.points[2 * k + 1]!] : null));
+    }
     const out = keypoints[tv]!;
-    for (let i = 0; i < list.length / 2; i++) {
+    for (let i = 0; i < n; i++) {
       const b = list[2 * i + 1]!;
       const position = known.get(memoKey(list, i));
       if (position) {
         out[2 * b] = position[0]; out[2 * b + 1] = position[1];
-        shifts.push(Math.hypot(position[0] - targetPoints[2 * i]!, position[1] - targetPoints[2 * i + 1]!));
+        shifts.push(Math.hypot(position[0] - tgtPts[2 * i]!, position[1] - tgtPts[2 * i + 1]!));
         refined++;
       } else {
         failedMask[tv]![b] = 1;
@@ -181,8 +152,6 @@ export function extendTracksByAlignment(
   const newMatches = new Map<number, number[]>();
   const numViews = views.length;
   let proposed = 0, confirmed = 0;
-  const aligned: TrackExtensionGroup[] = [];
-  const jobs: AlignmentJob[] = [];
   for (const group of groups) {
     const r = group.referenceView, v = group.view;
     const rg = greys[r], tg = greys[v];
@@ -192,17 +161,12 @@ export function extendTracksByAlignment(
     const refKeypoints = views[r]!.keypoints;
     const refPts = new Float64Array(2 * n);
     group.referenceKeypoints.forEach((k, i) => { refPts[2 * i] = refKeypoints[2 * k]!; refPts[2 * i + 1] = refKeypoints[2 * k + 1]!; });
-    aligned.push(group);
-    jobs.push({ reference: rg, target: tg, referencePoints: refPts, targetPoints: group.predicted, initialLinear: localLinearMaps(refPts, group.predicted) });
-  }
-  const results = alignWindows(jobs, options);
-  aligned.forEach((group, g) => {
-    const r = group.referenceView, v = group.view, result = results[g]!;
+    const result = refineMatchesSubpixel(rg, tg, refPts, group.predicted, options, localLinearMaps(refPts, group.predicted));
     const base = views[v]!.keypoints.length / 2;
     const refColours = views[r]!.keypointColors;
     let list = newMatches.get(r * numViews + v);
     if (!list) newMatches.set(r * numViews + v, list = []);
-    for (let i = 0; i < group.referenceKeypoints.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (result.status[i] !== 0) continue;
       const k = group.referenceKeypoints[i]!;
       list.push(k, base + added[v]!.length / 2);
@@ -210,7 +174,7 @@ export function extendTracksByAlignment(
       if (refColours) addedColours[v]!.push(refColours[3 * k]!, refColours[3 * k + 1]!, refColours[3 * k + 2]!);
       confirmed++;
     }
-  });
+  }
   const outViews = views.map((view, v) => {
     if (added[v]!.length === 0) return view;
     const keypoints = new Float32Array(view.keypoints.length + added[v]!.length);

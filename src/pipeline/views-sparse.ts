@@ -307,7 +307,7 @@ export async function reconstructSparse(
     if (outcome.kind === 'refined') {
       reconstruction = outcome.reconstruction;
       const fineFeatures = outcome.features, fineKeypoints = outcome.keypoints;
-      outViews = views.map((view, v) => (fineFeatures[v] ? { ...view, features: fineFeatures[v], keypoints: fineKeypoints[v]! } : view));
+      outViews = outViews.map((view, v) => (fineFeatures[v] ? { ...view, features: fineFeatures[v], keypoints: fineKeypoints[v]! } : view));
       finePass = { kind: 'refined', pairs: outcome.pairs, matches: outcome.matches };
       log?.debug(`fine pass: ${outcome.pairs} pairs, ${outcome.matches} matches, ${reconstruction.points.length} points`);
     } else {

@@ -6,8 +6,9 @@
  * that should see it; the projection is a proposal, which the caller confirms (or rejects) by aligning image
  * windows (pipeline/views-refine.ts).
  */
-import type { Intrinsics } from '../core/camera.ts';
-import type { RigidPose } from '../geometry/rigid.ts';
+import { cameraCenter, transformByPose } from '../geometry/rigid.ts';
+import { triangulationAngleDeg } from '../geometry/triangulate.ts';
+import { projectPoint } from '../geometry/unproject.ts';
 import type { Reconstruction } from './types.ts';
 
 export interface TrackExtensionOptions {
@@ -44,32 +45,6 @@ export interface TrackExtensionGroup {
   readonly points: Uint32Array;
 }
 
-/** Camera centre and a projection into pixels (x right, y down), or null behind the camera. */
-function projector(pose: RigidPose, k: Intrinsics): { centre: [number, number, number]; project: (p: ArrayLike<number>) => [number, number] | null } {
-  const r = pose.rotation, t = pose.translation;
-  const centre: [number, number, number] = [
-    -(r[0]! * t[0]! + r[3]! * t[1]! + r[6]! * t[2]!),
-    -(r[1]! * t[0]! + r[4]! * t[1]! + r[7]! * t[2]!),
-    -(r[2]! * t[0]! + r[5]! * t[1]! + r[8]! * t[2]!),
-  ];
-  return {
-    centre,
-    project: (p) => {
-      const z = r[6]! * p[0]! + r[7]! * p[1]! + r[8]! * p[2]! + t[2]!;
-      if (!(z > 0)) return null;
-      const x = r[0]! * p[0]! + r[1]! * p[1]! + r[2]! * p[2]! + t[0]!;
-      const y = r[3]! * p[0]! + r[4]! * p[1]! + r[5]! * p[2]! + t[1]!;
-      return [k.fxPx * (x / z) + k.cxPx, k.fyPx * (y / z) + k.cyPx];
-    },
-  };
-}
-
-function angleDeg(a: readonly number[], b: readonly number[]): number {
-  const dot = a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
-  const norms = Math.hypot(a[0]!, a[1]!, a[2]!) * Math.hypot(b[0]!, b[1]!, b[2]!);
-  return norms > 0 ? (Math.acos(Math.max(-1, Math.min(1, dot / norms))) * 180) / Math.PI : 180;
-}
-
 /**
  * For every point observed by at least `minObservations` views, and every registered view that does not observe
  * it, where it projects in front of the camera and inside the image: a proposal, referred to the point's
@@ -83,7 +58,7 @@ export function proposeTrackExtensions(
 ): TrackExtensionGroup[] {
   const { cameraFromWorld, intrinsics, points } = reconstruction;
   const numViews = cameraFromWorld.length;
-  const cameras = cameraFromWorld.map((pose, v) => (pose ? projector(pose, intrinsics[v]!) : null));
+  const centres = cameraFromWorld.map((pose) => (pose ? cameraCenter(pose) : null));
   // Per view: (observation count, point, reference view, reference keypoint, x, y) of each proposal.
   const candidates: number[][][] = cameraFromWorld.map(() => []);
   const observed = new Uint8Array(numViews);
@@ -97,19 +72,18 @@ export function proposeTrackExtensions(
       observed[v] = 1;
       if (v < referenceView) { referenceView = v; referenceKeypoint = point.track[o + 1]!; }
     }
-    const reference = cameras[referenceView];
-    if (!reference) return;
+    const referenceCentre = centres[referenceView];
+    if (!referenceCentre) return;
     const x = point.xyz;
-    const toReference = [reference.centre[0] - x[0]!, reference.centre[1] - x[1]!, reference.centre[2] - x[2]!];
     for (let v = 0; v < numViews; v++) {
-      const camera = cameras[v];
-      if (!camera || observed[v]) continue;
-      const px = camera.project(x);
+      const pose = cameraFromWorld[v];
+      if (!pose || observed[v]) continue;
+      const c = transformByPose(pose, x);
+      const px = projectPoint(intrinsics[v]!, c[0]!, c[1]!, c[2]!);
       const size = sizes[v]!;
-      if (!px || px[0] < options.marginPx || px[1] < options.marginPx || px[0] > size.width - 1 - options.marginPx || px[1] > size.height - 1 - options.marginPx) continue;
-      const toView = [camera.centre[0] - x[0]!, camera.centre[1] - x[1]!, camera.centre[2] - x[2]!];
-      if (angleDeg(toReference, toView) > options.maxViewingAngleDeg) continue;
-      candidates[v]!.push([n, index, referenceView, referenceKeypoint, px[0], px[1]]);
+      if (!px || px.u < options.marginPx || px.v < options.marginPx || px.u > size.width - 1 - options.marginPx || px.v > size.height - 1 - options.marginPx) continue;
+      if (triangulationAngleDeg(referenceCentre, centres[v]!, x) > options.maxViewingAngleDeg) continue;
+      candidates[v]!.push([n, index, referenceView, referenceKeypoint, px.u, px.v]);
     }
   });
   const groups = new Map<number, { refs: number[]; predicted: number[]; points: number[] }>();
