@@ -43,9 +43,11 @@ test('extendTracksByAlignment: aligned proposals become keypoints matched to the
     { referenceView: 0, view: 1, referenceKeypoints: Uint32Array.of(1, 2, 3), predicted: Float64Array.from(predicted), points: Uint32Array.of(0, 1, 2) },
     // The other direction: view 1's keypoint 1 proposed into view 0, where it lies at (60, 120) - SHIFT.
     { referenceView: 1, view: 0, referenceKeypoints: Uint32Array.of(1), predicted: Float64Array.of(60 - SHIFT[0] - 0.8, 120 - SHIFT[1] + 0.9), points: Uint32Array.of(3) },
+    // A reference keypoint view 1 does not have (one an earlier extension added): skipped.
+    { referenceView: 1, view: 0, referenceKeypoints: Uint32Array.of(7), predicted: Float64Array.of(100, 80), points: Uint32Array.of(4) },
   ];
   const result = extendTracksByAlignment(views, greys, pairs, groups, DEFAULT_SUBPIXEL_OPTIONS);
-  assert.equal(result.proposed, 4);
+  assert.equal(result.proposed, 5);
   assert.equal(result.confirmed, 3, 'the proposal in the flat part fails');
 
   const v1 = result.views[1]!.keypoints;

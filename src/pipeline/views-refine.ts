@@ -159,18 +159,25 @@ export function extendTracksByAlignment(
     proposed += n;
     if (!rg || !tg || n === 0) continue;
     const refKeypoints = views[r]!.keypoints;
-    const refPts = new Float64Array(2 * n);
-    group.referenceKeypoints.forEach((k, i) => { refPts[2 * i] = refKeypoints[2 * k]!; refPts[2 * i + 1] = refKeypoints[2 * k + 1]!; });
-    const result = refineMatchesSubpixel(rg, tg, refPts, group.predicted, options, localLinearMaps(refPts, group.predicted));
+    // A reference an earlier extension added (a later round starts from the plain features) has no keypoint here.
+    const usable = [...group.referenceKeypoints.keys()].filter((i) => group.referenceKeypoints[i]! < refKeypoints.length / 2);
+    if (usable.length === 0) continue;
+    const refPts = new Float64Array(2 * usable.length), predicted = new Float64Array(2 * usable.length);
+    usable.forEach((i, j) => {
+      const k = group.referenceKeypoints[i]!;
+      refPts[2 * j] = refKeypoints[2 * k]!; refPts[2 * j + 1] = refKeypoints[2 * k + 1]!;
+      predicted[2 * j] = group.predicted[2 * i]!; predicted[2 * j + 1] = group.predicted[2 * i + 1]!;
+    });
+    const result = refineMatchesSubpixel(rg, tg, refPts, predicted, options, localLinearMaps(refPts, predicted));
     const base = views[v]!.keypoints.length / 2;
     const refColours = views[r]!.keypointColors;
     let list = newMatches.get(r * numViews + v);
     if (!list) newMatches.set(r * numViews + v, list = []);
-    for (let i = 0; i < n; i++) {
-      if (result.status[i] !== 0) continue;
-      const k = group.referenceKeypoints[i]!;
+    for (let j = 0; j < usable.length; j++) {
+      if (result.status[j] !== 0) continue;
+      const k = group.referenceKeypoints[usable[j]!]!;
       list.push(k, base + added[v]!.length / 2);
-      added[v]!.push(result.points[2 * i]!, result.points[2 * i + 1]!);
+      added[v]!.push(result.points[2 * j]!, result.points[2 * j + 1]!);
       if (refColours) addedColours[v]!.push(refColours[3 * k]!, refColours[3 * k + 1]!, refColours[3 * k + 2]!);
       confirmed++;
     }
