@@ -13,5 +13,7 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+// Builds the CLI's bundle once (bin/anyview.js) before test files spawn the CLI side by side.
+spawnSync(process.execPath, ['bin/anyview.js', '--version'], { stdio: 'ignore' });
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
