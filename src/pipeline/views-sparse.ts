@@ -140,6 +140,12 @@ export function conflictWarning(remaining: readonly RemainingConflict[]): string
     + '(repeated or symmetric structure).';
 }
 
+/**
+ * Decoded images kept in memory between the coarse and the fine pass, in bytes: DTU's six 1600x1200 photos take
+ * 35 MB and decoding them again took about 0.3 s; larger sets decode the images past the budget again.
+ */
+const DECODED_IMAGE_BUDGET_BYTES = 192 * 1024 * 1024;
+
 /** Loop (rotation cycle) tolerance with known intrinsics, and with a focal prior only (degrees). */
 const CYCLE_ERROR_CALIBRATED_DEG = 5;
 const CYCLE_ERROR_PRIOR_DEG = 10;
@@ -187,6 +193,9 @@ export async function reconstructSparse(
   const refinement = options.matchRefinement ?? DEFAULT_MATCH_REFINEMENT;
   // Grey full-resolution copies (1 byte a pixel) for the refinement, which runs after all pairs are verified.
   const greys: (GreyImage | undefined)[] = [];
+  // The decoded images, kept for the fine pass while they fit in DECODED_IMAGE_BUDGET_BYTES (it decodes the rest again).
+  const decoded: (Image<Uint8Array> | undefined)[] = [];
+  let decodedBytes = 0;
   const seen = new Map<string, string>();
   for (const [i, file] of paths.entries()) {
     throwIfAborted(context.signal);
@@ -194,6 +203,9 @@ export async function reconstructSparse(
       throw new InputError(`cannot read image: ${(error as Error).message}`, { file, cause: error });
     });
     const image: Image<Uint8Array> = await decodeImage({ bytes, name: file }, { alpha: options.alpha });
+    const keep = options.finePass !== undefined && decodedBytes + image.data.byteLength <= DECODED_IMAGE_BUDGET_BYTES;
+    decoded.push(keep ? image : undefined);
+    if (keep) decodedBytes += image.data.byteLength;
     const hash = pixelHash(image);
     const known = options.knownIntrinsics?.[i];
     const prior = known ? { intrinsics: known, source: 'known' as const } : intrinsicsPrior(image.width, image.height, await readExifCamera(bytes), options.cameraPrior);
@@ -301,7 +313,11 @@ export async function reconstructSparse(
     const outcome = await runFinePass(toolkit, {
       views: sfmViews, sizes: views, reconstruction,
       coarseResolutionPx: Math.max(...options.features.resolutionsPx),
-      decode: async (v) => decodeImage({ bytes: await readFile(views[v]!.path), name: views[v]!.path }, { alpha: options.alpha }),
+      decode: async (v) => {
+        const kept = decoded[v];
+        decoded[v] = undefined; // released as the fine pass moves on
+        return kept ?? decodeImage({ bytes: await readFile(views[v]!.path), name: views[v]!.path }, { alpha: options.alpha });
+      },
       colors: keypointColors,
     }, options.finePass, { seed: options.seed, refineIntrinsics: anyPrior ? 'sharedFocal' : 'none', ...options.sfm }, context);
     if (outcome.kind === 'refined') {
