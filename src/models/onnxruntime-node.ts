@@ -18,6 +18,7 @@ import { BackendError, InputError, ModelError, throwIfAborted } from '../core/er
 import type {
   DTypeArrayMap, DeclaredDim, ExecutionDevice, InferenceBackend, ModelSession, SessionOptions, Tensor, TensorDType, TensorInfo,
 } from './backend.ts';
+import { startOrtWorker, type OrtWorker, type RawSession, type RawTensor } from './ort-worker.ts';
 
 type Ort = typeof OrtTypes;
 type OrtSession = OrtTypes.InferenceSession;
@@ -140,7 +141,7 @@ function toTensorInfo(meta: OrtTypes.InferenceSession.ValueMetadata): TensorInfo
   return { name: meta.name, dtype: String(meta.type), dims: toDeclaredDims(meta.shape as readonly (number | string)[]) };
 }
 
-function toOrtTensor(ort: Ort, name: string, tensor: Tensor, declared: TensorInfo | undefined): OrtTensor {
+function toRawTensor(name: string, tensor: Tensor, declared: TensorInfo | undefined): RawTensor {
   let dtype: TensorDType = tensor.dtype;
   let data: DTypeArrayMap[TensorDType] = tensor.data;
   if (declared?.dtype === 'float16' && dtype === 'float32') {
@@ -155,10 +156,10 @@ function toOrtTensor(ort: Ort, name: string, tensor: Tensor, declared: TensorInf
     throw new InputError(`Tensor "${name}" has ${data.length} values but dims [${tensor.dims.join(', ')}] need ${expected}.`);
   }
   // ORT carries float16 as Uint16Array (no Float16Array in Node 20) and bool as Uint8Array.
-  return new ort.Tensor(dtype, data as never, [...tensor.dims]);
+  return { type: dtype, data, dims: tensor.dims };
 }
 
-function fromOrtTensor(modelPath: string, name: string, value: OrtTensor): Tensor {
+function fromRawTensor(modelPath: string, name: string, value: RawTensor): Tensor {
   const dims = [...value.dims];
   const type = String(value.type);
   if (type === 'float16') {
@@ -179,14 +180,26 @@ function float32Bits16(values: ArrayLike<number>): Uint16Array {
   return float32ToFloat16Bits(Float32Array.from(values as ArrayLike<number>));
 }
 
+function inProcessSession(ort: Ort, session: OrtSession): RawSession {
+  return {
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    async run(feeds) {
+      const tensors: Record<string, OrtTensor> = {};
+      for (const [name, t] of Object.entries(feeds)) tensors[name] = new ort.Tensor(t.type as never, t.data as never, [...t.dims]);
+      return (await session.run(tensors)) as unknown as Record<string, RawTensor>;
+    },
+    release: () => session.release(),
+  };
+}
+
 class OrtModelSession implements ModelSession {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   released = false;
 
   constructor(
-    private readonly ort: Ort,
-    private readonly session: OrtSession,
+    private readonly session: RawSession,
     readonly modelPath: string,
     readonly device: ExecutionDevice,
   ) {
@@ -204,9 +217,9 @@ class OrtModelSession implements ModelSession {
     if (missing.length > 0 || unknown.length > 0) {
       throw new ModelError(`the model takes inputs [${expected.join(', ')}] but was given [${given.join(', ')}].`, { file: this.modelPath });
     }
-    const ortFeeds: Record<string, OrtTensor> = {};
-    for (const input of this.inputs) ortFeeds[input.name] = toOrtTensor(this.ort, input.name, feeds[input.name]!, input);
-    let results: OrtTypes.InferenceSession.ReturnType;
+    const ortFeeds: Record<string, RawTensor> = {};
+    for (const input of this.inputs) ortFeeds[input.name] = toRawTensor(input.name, feeds[input.name]!, input);
+    let results: Record<string, RawTensor>;
     try {
       results = await this.session.run(ortFeeds);
     } catch (error) {
@@ -214,7 +227,7 @@ class OrtModelSession implements ModelSession {
     }
     throwIfAborted(context.signal);
     const out: Record<string, Tensor> = {};
-    for (const [name, value] of Object.entries(results)) out[name] = fromOrtTensor(this.modelPath, name, value as OrtTensor);
+    for (const [name, value] of Object.entries(results)) out[name] = fromRawTensor(this.modelPath, name, value);
     return out;
   }
 
@@ -228,14 +241,20 @@ class OrtModelSession implements ModelSession {
 export interface OnnxRuntimeNodeBackendOptions {
   /** Where debug/info messages (device fallback) go. */
   readonly log?: RunContext['log'];
+  /**
+   * 'worker': sessions run in a worker thread (models/ort-worker.ts), so a caller that starts a run before
+   * awaiting it keeps working meanwhile; 'main' (default): on the calling thread.
+   */
+  readonly sessionThread?: 'main' | 'worker';
 }
 
 /** The onnxruntime-node backend. */
 export function createOnnxRuntimeNodeBackend(backendOptions: OnnxRuntimeNodeBackendOptions = {}): InferenceBackend {
   const sessions = new Map<string, Promise<OrtModelSession>>();
   const log = backendOptions.log;
+  let worker: OrtWorker | undefined;
 
-  async function createSession(ort: Ort, modelPath: string, device: ExecutionDevice, threads: number | undefined): Promise<OrtModelSession> {
+  async function createSession(modelPath: string, device: ExecutionDevice, threads: number | undefined): Promise<OrtModelSession> {
     const options: OrtTypes.InferenceSession.SessionOptions = {
       executionProviders: [device],
       graphOptimizationLevel: 'all',
@@ -244,8 +263,12 @@ export function createOnnxRuntimeNodeBackend(backendOptions: OnnxRuntimeNodeBack
       extra: { session: { force_spinning_stop: '1' } },
       ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
     };
-    const session = await ort.InferenceSession.create(modelPath, options);
-    return new OrtModelSession(ort, session, modelPath, device);
+    if (backendOptions.sessionThread === 'worker') {
+      worker ??= startOrtWorker();
+      return new OrtModelSession(await worker.open(modelPath, options), modelPath, device);
+    }
+    const ort = await loadOrt();
+    return new OrtModelSession(inProcessSession(ort, await ort.InferenceSession.create(modelPath, options)), modelPath, device);
   }
 
   async function openUncached(modelPath: string, device: ExecutionDevice | 'auto', threads: number | undefined): Promise<OrtModelSession> {
@@ -256,13 +279,12 @@ export function createOnnxRuntimeNodeBackend(backendOptions: OnnxRuntimeNodeBack
       throw new ModelError('model file not found.', { file: modelPath });
     }
     if (!stats.isFile()) throw new ModelError('model path is not a file.', { file: modelPath });
-    const ort = await loadOrt();
 
     if (device === 'cuda' || device === 'auto') {
       const cuda = cudaAvailability();
       if (cuda.available) {
         try {
-          return await createSession(ort, modelPath, 'cuda', threads);
+          return await createSession(modelPath, 'cuda', threads);
         } catch (error) {
           if (device === 'cuda') {
             throw new BackendError(`could not open the model on CUDA: ${(error as Error).message}. Use --device cpu to run on the CPU.`,
@@ -277,7 +299,7 @@ export function createOnnxRuntimeNodeBackend(backendOptions: OnnxRuntimeNodeBack
       }
     }
     try {
-      return await createSession(ort, modelPath, 'cpu', threads);
+      return await createSession(modelPath, 'cpu', threads);
     } catch (error) {
       const message = (error as Error).message;
       throw new ModelError(`${modelPath} is not a valid ONNX model that onnxruntime can load `
@@ -313,6 +335,8 @@ export function createOnnxRuntimeNodeBackend(backendOptions: OnnxRuntimeNodeBack
       for (const result of settled) {
         if (result.status === 'fulfilled') await result.value.release();
       }
+      await worker?.terminate();
+      worker = undefined;
     },
   };
 }

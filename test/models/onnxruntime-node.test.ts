@@ -14,6 +14,7 @@ import {
   createOnnxRuntimeNodeBackend, cudaAvailability, float16BitsToFloat32, float32ToFloat16Bits,
 } from '../../src/models/onnxruntime-node.ts';
 import { getModelSpec } from '../../src/models/registry.ts';
+import { writeMutualNearestGraph } from '../../src/models/matcher-graph.ts';
 import { GENERATED_DIR } from '../helpers/paths.ts';
 import { ensureTestModels, METRIC_MAX_DEPTH_METERS, mixChannels, type TestModels } from '../helpers/test-models.ts';
 
@@ -42,13 +43,13 @@ function assertClose(actual: Float32Array, expected: Float32Array, tolerance: nu
   }
 }
 
-describe('onnxruntime-node backend', () => {
+for (const sessionThread of ['main', 'worker'] as const) describe(`onnxruntime-node backend, sessions on the ${sessionThread} thread`, () => {
   let models: TestModels;
   let backend: InferenceBackend;
 
   before(async () => {
     models = await ensureTestModels();
-    backend = createOnnxRuntimeNodeBackend();
+    backend = createOnnxRuntimeNodeBackend({ sessionThread });
   });
   after(async () => {
     await backend.dispose();
@@ -68,7 +69,7 @@ describe('onnxruntime-node backend', () => {
   });
 
   it('caches sessions per (path, options) and releases them on dispose', async () => {
-    const local = createOnnxRuntimeNodeBackend();
+    const local = createOnnxRuntimeNodeBackend({ sessionThread });
     const a = await local.open(models.passthroughHf, { device: 'cpu' });
     const b = await local.open(models.passthroughHf, { device: 'cpu' });
     const c = await local.open(models.passthroughHf, { device: 'cpu', intraOpThreads: 1 });
@@ -151,6 +152,23 @@ describe('onnxruntime-node backend', () => {
     const bits: Tensor = { dtype: 'float16', dims: [1, 3, 1, 1], data: float32ToFloat16Bits(new Float32Array([1, 2, 3])) };
     const out = await session.run({ pixel_values: bits });
     assert.deepEqual([...(out['predicted_depth']!.data as Float32Array)], [2]);
+  });
+
+  it(`a run ${sessionThread === 'worker' ? 'leaves' : 'blocks'} the calling thread ${sessionThread === 'worker' ? 'free' : ''} while it runs`, async () => {
+    // 4096 x 4096 descriptor similarities: tens of milliseconds of work for onnxruntime.
+    const session = await backend.open(await writeMutualNearestGraph(path.join(GENERATED_DIR, 'models-runtime')), { device: 'cpu' });
+    const descriptors = (seed: number): Tensor => ({ dtype: 'float32', dims: [4096, 64], data: image(64, 4096, seed).data.subarray(0, 4096 * 64) });
+    const feeds = { descriptors0: descriptors(1), descriptors1: descriptors(2), k: { dtype: 'int64', dims: [1], data: BigInt64Array.of(1n) } } as const;
+    const first = await session.run(feeds); // warm-up
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 1);
+    const started = performance.now();
+    const out = await session.run(feeds);
+    const elapsedMs = performance.now() - started;
+    clearInterval(timer);
+    assert.deepEqual([...(out['rowBestIndex']!.data as BigInt64Array)], [...(first['rowBestIndex']!.data as BigInt64Array)]);
+    if (sessionThread === 'worker') assert.ok(ticks >= 3, `${ticks} timer ticks during a ${elapsedMs.toFixed(0)} ms run`);
+    else assert.ok(ticks <= 1, `${ticks} timer ticks during a ${elapsedMs.toFixed(0)} ms run`);
   });
 
   it('float16 bit conversions round-trip representable values and round to nearest', () => {
