@@ -63,6 +63,12 @@ export const DEFAULT_VERIFICATION_OPTIONS: VerificationOptions = Object.freeze({
   seed: 0,
 });
 
+/**
+ * Pairs whose descriptors are matched ahead of the pair being verified: with the inference worker, the network
+ * matches them meanwhile.
+ */
+export const MATCHES_AHEAD = 2;
+
 /** The feature network and the matcher, opened once per job. */
 export interface FeatureToolkit {
   readonly extractor: XFeatExtractor;

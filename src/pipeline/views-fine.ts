@@ -17,6 +17,7 @@
  */
 import type { RunContext } from '../core/context.ts';
 import { throwIfAborted } from '../core/errors.ts';
+import { runAhead } from '../core/run-ahead.ts';
 import type { Image } from '../core/image.ts';
 import { fundamentalFromCameras, matchesOnEpipolarLines } from '../geometry/epipolar.ts';
 import { estimateRelativePose } from '../geometry/essential.ts';
@@ -27,7 +28,7 @@ import { extractMultiResolutionFeatures } from '../models/feature-tiling.ts';
 import type { LocalFeatures } from '../models/xfeat.ts';
 import { reconstructFromPoses, reconstructIncremental, type IncrementalOptions } from '../sfm/incremental.ts';
 import type { Reconstruction, SfmView, VerifiedPair } from '../sfm/types.ts';
-import { matchedPixels, type FeatureToolkit } from './views-features.ts';
+import { MATCHES_AHEAD, matchedPixels, type FeatureToolkit } from './views-features.ts';
 import { DEFAULT_SUBPIXEL_OPTIONS, greyFromInterleaved, type GreyImage, type SubpixelOptions } from '../imaging/subpixel-refine.ts';
 import { extendTracksByAlignment, refineTrackKeypoints, type RefinementFailurePolicy, type RefinementMemo } from './views-refine.ts';
 import { DEFAULT_TRACK_EXTENSION, proposeTrackExtensions, type TrackExtensionOptions } from '../sfm/track-extension.ts';
@@ -233,10 +234,20 @@ export async function runFinePass(
   }
 
   const matches: Uint32Array[] = [];
-  for (const [index, [v0, v1]] of pairs.entries()) {
+  // Each pair is verified under `cameras` (its seed fixed by its index, so every round draws the same samples).
+  const verifyUnder = (cameras: Reconstruction, maxEpipolarPx: number, index: number): FineVerification => {
+    const [v0, v1] = pairs[index]!;
+    const pair = verifyFineMatches(v0, v1, features[v0]!, features[v1]!, matches[index]!, cameras, maxEpipolarPx, options, (sfm.seed ?? 0) + index);
+    context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
+    return pair;
+  };
+  // The first round's verification under the coarse cameras runs while the next pairs are matched.
+  const coarseVerified: FineVerification[] = [];
+  for await (const pairMatches of runAhead(pairs.length, MATCHES_AHEAD, (k) => matchFinePair(toolkit, features[pairs[k]![0]]!, features[pairs[k]![1]]!, options, context))) {
     throwIfAborted(context.signal);
-    matches.push(await matchFinePair(toolkit, features[v0]!, features[v1]!, options, context));
-    context.onProgress?.({ stage: 'fine matching', done: index + 1, total: pairs.length, unit: 'steps' });
+    matches.push(pairMatches);
+    coarseVerified.push(verifyUnder(reconstruction, options.maxCoarseEpipolarPx, matches.length - 1));
+    context.onProgress?.({ stage: 'fine matching', done: matches.length, total: pairs.length, unit: 'steps' });
   }
   const baseViews: SfmView[] = views.map((view, v) => ({
     ...view,
@@ -248,17 +259,14 @@ export async function runFinePass(
   const subpixelOptions: SubpixelOptions = { ...DEFAULT_SUBPIXEL_OPTIONS, ...options.subpixel };
   // Later rounds verify mostly the same matches again: their windows are aligned once.
   const refinementMemo: RefinementMemo = new Map();
-  // Verified under `cameras`, refined, reconstructed: the same steps for the coarse cameras and the rounds after.
+  // The pairs verified under `cameras`, refined, reconstructed: the same steps for the coarse cameras and the rounds after.
   const reconstructUnder = (
-    cameras: Reconstruction, maxEpipolarPx: number, resume: boolean, extension?: TrackExtensionOptions,
+    cameras: Reconstruction, verifications: readonly FineVerification[], resume: boolean, extension?: TrackExtensionOptions,
   ): { reconstruction: Reconstruction; keypoints: Float32Array[]; pairs: number; matches: number } => {
     const finePairs: VerifiedPair[] = [];
     let numMatches = 0;
-    for (const [index, [v0, v1]] of pairs.entries()) {
-      throwIfAborted(context.signal);
-      const pair = verifyFineMatches(v0, v1, features[v0]!, features[v1]!, matches[index]!, cameras, maxEpipolarPx, options, (sfm.seed ?? 0) + index);
-      context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
-      if (pair.verified) { finePairs.push(pair.verified); numMatches += pair.verified.matches.length / 2; }
+    for (const { verified } of verifications) {
+      if (verified) { finePairs.push(verified); numMatches += verified.matches.length / 2; }
     }
     let fineViews = baseViews;
     let sfmPairs: readonly VerifiedPair[] = finePairs;
@@ -293,11 +301,16 @@ export async function runFinePass(
     return change > options.maxRotationChangeDeg ? `a relative rotation moved by ${change.toFixed(1)} deg from the coarse cameras` : null;
   };
 
-  let fine = reconstructUnder(reconstruction, options.maxCoarseEpipolarPx, false);
+  let fine = reconstructUnder(reconstruction, coarseVerified, false);
   const rejection = problem(fine.reconstruction);
   if (rejection !== null) return { kind: 'rejected', reason: rejection };
   for (let round = 0; round < (options.reverify?.rounds ?? 0); round++) {
-    const again = reconstructUnder(fine.reconstruction, options.reverify!.maxEpipolarPx, true, options.reverify!.extension);
+    const cameras = fine.reconstruction;
+    const verifications = pairs.map((_, index) => {
+      throwIfAborted(context.signal);
+      return verifyUnder(cameras, options.reverify!.maxEpipolarPx, index);
+    });
+    const again = reconstructUnder(cameras, verifications, true, options.reverify!.extension);
     const why = problem(again.reconstruction);
     context.log?.debug(`fine pass, verification round ${round + 1}: ${why ?? `${again.matches} matches kept`}`);
     if (why !== null) break;
@@ -317,11 +330,17 @@ async function matchFinePair(toolkit: FeatureToolkit, f0: LocalFeatures, f1: Loc
   return indices;
 }
 
+/** A pair's fine matches verified under some cameras: the verified pair (null: too few matches), and what happened, in words. */
+interface FineVerification {
+  readonly verified: VerifiedPair | null;
+  readonly summary: string;
+}
+
 /** The matches near the epipolar lines of `cameras` (within `maxEpipolarPx`), then inliers of their own essential matrix. */
 function verifyFineMatches(
   v0: number, v1: number, f0: LocalFeatures, f1: LocalFeatures, indices: Uint32Array, cameras: Reconstruction,
   maxEpipolarPx: number, options: FinePassOptions, seed: number,
-): { verified: VerifiedPair | null; summary: string } {
+): FineVerification {
   const k0 = cameras.intrinsics[v0]!, k1 = cameras.intrinsics[v1]!;
   const fundamental = fundamentalFromCameras(cameras.cameraFromWorld[v0]!, cameras.cameraFromWorld[v1]!, k0, k1);
   const near = matchesOnEpipolarLines(f0.keypoints, f1.keypoints, indices, fundamental, maxEpipolarPx);

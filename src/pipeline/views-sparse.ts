@@ -10,6 +10,7 @@ import type { Intrinsics } from '../core/camera.ts';
 import type { RigidPose } from '../geometry/rigid.ts';
 import type { RunContext } from '../core/context.ts';
 import { InputError, throwIfAborted } from '../core/errors.ts';
+import { runAhead } from '../core/run-ahead.ts';
 import type { Image } from '../core/image.ts';
 import { decodeImage, type AlphaHandling } from '../io/decode-image.ts';
 import { readExifCamera } from '../io/exif-camera.ts';
@@ -27,7 +28,7 @@ import { intrinsicsPrior, type IntrinsicsPriorOptions, type IntrinsicsSource } f
 import type { ModelLocations } from './depth-estimator.ts';
 import { runFinePass, type FinePassOptions } from './views-fine.ts';
 import {
-  keypointColors, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
+  keypointColors, MATCHES_AHEAD, openFeatureToolkit, pixelHash, verifyPair, type FeatureOptions, type VerificationOptions,
 } from './views-features.ts';
 
 export type PairChoice = 'auto' | 'exhaustive' | 'sequential';
@@ -236,15 +237,23 @@ export async function reconstructSparse(
   const candidatePairs = selectPairs(active.length, strategy, similarity).map(([a, b]) => [active[a]!, active[b]!] as const);
   const calibrated = (i: number): boolean => views[i]!.intrinsicsSource !== 'fovPrior';
   const verified: VerifiedPair[] = [];
-  for (const [done, [i, j]] of candidatePairs.entries()) {
+  const matchOptions = options.features.minSimilarity !== undefined ? { minSimilarity: options.features.minSimilarity } : {};
+  // The next pairs are matched (in the inference worker, when the backend has one) while this one is verified.
+  const pairMatches = runAhead(candidatePairs.length, MATCHES_AHEAD, (k) => {
+    const [i, j] = candidatePairs[k]!;
+    return toolkit.matcher.match(views[i]!.features, views[j]!.features, matchOptions, context);
+  });
+  let done = 0;
+  for await (const matches of pairMatches) {
     throwIfAborted(context.signal);
+    const [i, j] = candidatePairs[done]!;
     const fi = views[i]!.features, fj = views[j]!.features;
-    const matches = await toolkit.matcher.match(fi, fj, options.features.minSimilarity !== undefined ? { minSimilarity: options.features.minSimilarity } : {}, context);
     const result = verifyPair(i, j, fi, fj, intrinsics[i]!, intrinsics[j]!, calibrated(i) && calibrated(j), matches,
       toolkit.pixelScale(fi.width, fi.height), toolkit.pixelScale(fj.width, fj.height), { ...options.verification, seed: options.seed + done });
     if (result.pair) verified.push(result.pair);
-      log?.debug(`pair ${views[i]!.name} - ${views[j]!.name}: ${result.numMatches} matches, ${result.numInliers} inliers${result.rejected ? ` (${result.rejected})` : ''}`);
-    context.onProgress?.({ stage: 'matching', done: done + 1, total: candidatePairs.length, unit: 'steps' });
+    log?.debug(`pair ${views[i]!.name} - ${views[j]!.name}: ${result.numMatches} matches, ${result.numInliers} inliers${result.rejected ? ` (${result.rejected})` : ''}`);
+    done++;
+    context.onProgress?.({ stage: 'matching', done, total: candidatePairs.length, unit: 'steps' });
   }
   const matchingMs = performance.now() - t1;
   if (verified.length === 0) {
