@@ -138,7 +138,8 @@ export function evalCommand(): Command {
     .option('--json', 'print the full result as JSON', false)
     .action(async (flags: PosesFlags) => {
       const env = readCliEnvironment();
-      const backend = createOnnxRuntimeNodeBackend();
+      // As `anyview views`: networks in a worker thread, matching while this thread verifies.
+      const backend = createOnnxRuntimeNodeBackend({ sessionThread: 'worker' });
       const progress = createProgressSink(process.stderr.isTTY && !flags.json ? 'bar' : 'none');
       try {
         const S = DEFAULT_VIEWS_OPTIONS.sparse;

@@ -104,7 +104,8 @@ export function viewsCommand(): Command {
     .action(async (inputs: string[], flags: ViewsFlags) => {
       const env = readCliEnvironment();
       const paths = await expandImageInputs(inputs);
-      const backend = createOnnxRuntimeNodeBackend();
+      // Networks run in a worker thread, so descriptors are matched while the last pair is verified here.
+      const backend = createOnnxRuntimeNodeBackend({ sessionThread: 'worker' });
       const progress = createProgressSink(flags.progressJson ? 'json' : process.stderr.isTTY && !flags.json ? 'bar' : 'none');
       const log = createCliLogger({ debug: env.debug, quiet: false, format: flags.progressJson ? 'json' : 'text' });
       try {
