@@ -221,17 +221,29 @@ export async function runFinePass(
   const colors: (Uint8Array | undefined)[] = [];
   const greys: (GreyImage | undefined)[] = [];
   const registered = poses.filter((p) => p !== null).length;
-  let extracted = 0;
-  for (let v = 0; v < views.length; v++) {
-    throwIfAborted(context.signal);
-    if (!poses[v]) { features.push(null); colors.push(undefined); greys.push(undefined); continue; }
-    const image = await input.decode(v);
-    greys.push(options.subpixel ? greyFromInterleaved(image.width, image.height, image.channels, image.data) : undefined);
-    const f = await extractMultiResolutionFeatures(toolkit.extractor, image, { resolutionsPx: [options.resolutionPx], maxKeypoints: options.maxKeypoints }, context);
-    features.push(f);
-    colors.push(input.colors(image, f.keypoints));
-    context.onProgress?.({ stage: 'fine features', done: ++extracted, total: registered, unit: 'images' });
-  }
+  // Features view by view; each pair is matched as soon as both its views have features, and verified under the
+  // coarse cameras as its matches arrive. With the inference worker, the network matches pairs (and detects in
+  // the next view) while this thread decodes keypoints and verifies.
+  const extractedViews = views.map(() => settlement());
+  const extractAll = async (): Promise<void> => {
+    let extracted = 0;
+    try {
+      for (let v = 0; v < views.length; v++) {
+        throwIfAborted(context.signal);
+        if (!poses[v]) { features.push(null); colors.push(undefined); greys.push(undefined); extractedViews[v]!.resolve(); continue; }
+        const image = await input.decode(v);
+        greys.push(options.subpixel ? greyFromInterleaved(image.width, image.height, image.channels, image.data) : undefined);
+        const f = await extractMultiResolutionFeatures(toolkit.extractor, image, { resolutionsPx: [options.resolutionPx], maxKeypoints: options.maxKeypoints }, context);
+        features.push(f);
+        colors.push(input.colors(image, f.keypoints));
+        extractedViews[v]!.resolve();
+        context.onProgress?.({ stage: 'fine features', done: ++extracted, total: registered, unit: 'images' });
+      }
+    } catch (error) {
+      for (const view of extractedViews) view.reject(error);
+      throw error;
+    }
+  };
 
   const matches: Uint32Array[] = [];
   // Each pair is verified under `cameras` (its seed fixed by its index, so every round draws the same samples).
@@ -241,14 +253,25 @@ export async function runFinePass(
     context.log?.debug(`fine pass ${views[v0]!.name} - ${views[v1]!.name}: ${pair.summary}`);
     return pair;
   };
-  // The first round's verification under the coarse cameras runs while the next pairs are matched.
   const coarseVerified: FineVerification[] = [];
-  for await (const pairMatches of runAhead(pairs.length, MATCHES_AHEAD, (k) => matchFinePair(toolkit, features[pairs[k]![0]]!, features[pairs[k]![1]]!, options, context))) {
-    throwIfAborted(context.signal);
-    matches.push(pairMatches);
-    coarseVerified.push(verifyUnder(reconstruction, options.maxCoarseEpipolarPx, matches.length - 1));
-    context.onProgress?.({ stage: 'fine matching', done: matches.length, total: pairs.length, unit: 'steps' });
-  }
+  // Pairs in the order their views get features.
+  const byReadiness = pairs.map((_, k) => k).sort((a, b) => Math.max(...pairs[a]!) - Math.max(...pairs[b]!) || a - b);
+  const matchAll = async (): Promise<void> => {
+    let done = 0;
+    const matched = runAhead(pairs.length, MATCHES_AHEAD, async (n) => {
+      const k = byReadiness[n]!;
+      const [v0, v1] = pairs[k]!;
+      await Promise.all([extractedViews[v0]!.promise, extractedViews[v1]!.promise]);
+      matches[k] = await matchFinePair(toolkit, features[v0]!, features[v1]!, options, context);
+      return k;
+    });
+    for await (const k of matched) {
+      throwIfAborted(context.signal);
+      coarseVerified[k] = verifyUnder(reconstruction, options.maxCoarseEpipolarPx, k);
+      context.onProgress?.({ stage: 'fine matching', done: ++done, total: pairs.length, unit: 'steps' });
+    }
+  };
+  await Promise.all([extractAll(), matchAll()]);
   const baseViews: SfmView[] = views.map((view, v) => ({
     ...view,
     // The coarse pass's intrinsics: refined there when only a prior was known.
@@ -328,6 +351,15 @@ async function matchFinePair(toolkit: FeatureToolkit, f0: LocalFeatures, f1: Loc
   const indices = new Uint32Array(2 * matches.count);
   for (let m = 0; m < matches.count; m++) { indices[2 * m] = matches.indices0[m]!; indices[2 * m + 1] = matches.indices1[m]!; }
   return indices;
+}
+
+/** A promise with its resolve and reject, for work that waits on another loop; its failure is never left unhandled. */
+function settlement(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 /** A pair's fine matches verified under some cameras: the verified pair (null: too few matches), and what happened, in words. */
