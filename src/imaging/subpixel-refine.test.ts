@@ -115,6 +115,107 @@ describe('refineMatchesSubpixel', () => {
     assert.ok(Math.hypot(good.points[0]! - 40.6, good.points[1]! - 39.7) < 0.05);
   });
 
+  it('the whole-pixel search reports, bit for bit, the best NCC of the shifted windows sampled one by one', () => {
+    const a = render(120, 100, texture, true);
+    const b = render(120, 100, (x, y) => 0.9 * texture(x - 0.7, y + 1.3) + 9, true);
+    const h = 7, R = 3, side = 2 * h + 1, m = side * side;
+    const bilinear = (img: GreyImage, x0: number, y0: number, fx: number, fy: number): number => {
+      const o = y0 * img.width + x0, d = img.data;
+      const p = d[o]!, q = d[o + 1]!, r = d[o + img.width]!, s = d[o + img.width + 1]!;
+      return (p + (q - p) * fx) + ((r + (s - r) * fx) - (p + (q - p) * fx)) * fy;
+    };
+    // The search's arithmetic: template sampled at p + offset, zero mean and unit variance; each whole-pixel shift of
+    // the warped window moves the bilinear base of every sample and keeps its fractions.
+    const plainBest = (px: number, py: number, l: readonly number[], qx: number, qy: number): number => {
+      const raw: number[] = [];
+      for (let v = 0; v < side; v++) {
+        for (let u = 0; u < side; u++) {
+          const x = px + (u + 1) - h - 1, y = py + (v + 1) - h - 1;
+          raw.push(bilinear(a, Math.floor(x), Math.floor(y), x - Math.floor(x), y - Math.floor(y)));
+        }
+      }
+      let mean = 0;
+      for (const r of raw) mean += r;
+      mean /= m;
+      let varSum = 0;
+      for (const r of raw) varSum += (r - mean) * (r - mean);
+      const inv = 1 / Math.sqrt(varSum / m);
+      const tmpl = raw.map((r) => (r - mean) * inv);
+      let best = -Infinity;
+      for (let oy = -R; oy <= R; oy++) {
+        for (let ox = -R; ox <= R; ox++) {
+          let sum = 0, sumSq = 0, sumT = 0;
+          for (let v = 0; v < side; v++) {
+            for (let u = 0; u < side; u++) {
+              const sx = l[0]! * (u - h) + l[1]! * (v - h) + qx, sy = l[2]! * (u - h) + l[3]! * (v - h) + qy;
+              const val = bilinear(b, Math.floor(sx) + ox, Math.floor(sy) + oy, sx - Math.floor(sx), sy - Math.floor(sy));
+              sum += val; sumSq += val * val; sumT += val * tmpl[v * side + u]!;
+            }
+          }
+          const c = sumT / Math.sqrt((sumSq - (sum * sum) / m) * m);
+          if (c > best) best = c;
+        }
+      }
+      return best;
+    };
+    // Starts off by every whole-pixel offset the search covers (plus a fraction), so that the best shift of some
+    // window is each of them; local linear maps a little off the identity.
+    const p = gridPoints(120, 100, 9, 25), q = new Float64Array(p.length), linear = new Float64Array(2 * p.length);
+    for (let i = 0; i < p.length / 2; i++) {
+      const ox = (i % 7) - 3, oy = (Math.floor(i / 7) % 7) - 3;
+      q[2 * i] = p[2 * i]! + 0.7 - ox + 0.3 * Math.cos(i); q[2 * i + 1] = p[2 * i + 1]! - 1.3 - oy + 0.3 * Math.sin(i);
+      linear.set([1 + 0.04 * Math.sin(i), 0.05 * Math.cos(i), -0.04 * Math.sin(2 * i), 0.97 + 0.03 * Math.cos(3 * i)], 4 * i);
+    }
+    // Every window fails after the search, reporting its best NCC.
+    const r = refineMatchesSubpixel(a, b, p, q, { ...DEFAULT_SUBPIXEL_OPTIONS, minSearchNcc: Number.POSITIVE_INFINITY }, linear);
+    for (let i = 0; i < p.length / 2; i++) {
+      assert.equal(SUBPIXEL_FAILURES[r.status[i]! - 1], 'lowNcc');
+      const expected = plainBest(p[2 * i]!, p[2 * i + 1]!, [...linear.subarray(4 * i, 4 * i + 4)], q[2 * i]!, q[2 * i + 1]!);
+      assert.equal(r.ncc[i], Math.fround(expected), `window ${i}`);
+    }
+  });
+
+  it('localLinearMaps picks the same neighbours as a scan over all matches, ties to the lower index', () => {
+    // The scan it must agree with: insertion of every other match in index order into a list sorted by distance.
+    const byScan = (ref: Float64Array, tgt: Float64Array, k: number): Float64Array => {
+      const n = ref.length / 2, out = new Float64Array(4 * n);
+      for (let i = 0; i < n; i++) {
+        out[4 * i] = 1; out[4 * i + 3] = 1;
+        if (n < 4) continue;
+        const near: { d: number; j: number }[] = [];
+        for (let j = 0; j < n; j++) {
+          const dx = ref[2 * j]! - ref[2 * i]!, dy = ref[2 * j + 1]! - ref[2 * i + 1]!, d = dx * dx + dy * dy;
+          if (j !== i && d >= 1e-12) near.push({ d, j });
+        }
+        near.sort((x, y) => x.d - y.d || x.j - y.j);
+        let sxx = 0, sxy = 0, syy = 0, ux = 0, uy = 0, vx = 0, vy = 0;
+        const used = Math.min(k, near.length);
+        for (const { j } of near.slice(0, used)) {
+          const dx = ref[2 * j]! - ref[2 * i]!, dy = ref[2 * j + 1]! - ref[2 * i + 1]!;
+          const ex = tgt[2 * j]! - tgt[2 * i]!, ey = tgt[2 * j + 1]! - tgt[2 * i + 1]!;
+          sxx += dx * dx; sxy += dx * dy; syy += dy * dy;
+          ux += ex * dx; uy += ex * dy; vx += ey * dx; vy += ey * dy;
+        }
+        const det = sxx * syy - sxy * sxy;
+        if (used < 3 || !(det > 1e-9 * (sxx + syy) * (sxx + syy))) continue;
+        const l = [(ux * syy - uy * sxy) / det, (uy * sxx - ux * sxy) / det, (vx * syy - vy * sxy) / det, (vy * sxx - vx * sxy) / det];
+        const ld = l[0]! * l[3]! - l[1]! * l[2]!;
+        if (ld > 0.25 && ld < 4) out.set(l, 4 * i);
+      }
+      return out;
+    };
+    let state = 7;
+    const random = (): number => (state = (state * 48271) % 2147483647) / 2147483647;
+    for (let trial = 0; trial < 40; trial++) {
+      const n = 4 + Math.floor(random() * 120);
+      // Small integer coordinates on half the trials: many equal distances and some duplicate points.
+      const coarse = trial % 2 === 0;
+      const ref = Float64Array.from({ length: 2 * n }, () => (coarse ? Math.floor(random() * 9) : random() * 400));
+      const tgt = ref.map((v) => 1.1 * v + 2 * random());
+      for (const k of [1, 5, 12]) assert.deepEqual([...localLinearMaps(ref, tgt, k)], [...byScan(ref, tgt, k)], `trial ${trial}, ${k} neighbours`);
+    }
+  });
+
   it('localLinearMaps recovers a global affine map from noisy neighbouring matches, and gives the identity with too few', () => {
     const l = [1.2, -0.15, 0.1, 0.9];
     const ref: number[] = [], tgt: number[] = [];
