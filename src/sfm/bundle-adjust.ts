@@ -85,6 +85,8 @@ export interface BundleAdjustmentResult {
 
 /** Camera-side parameters per camera: rotation update (3), translation (3), focal factor (1). */
 const CAMERA_PARAMS = 7;
+/** Per observation, the 7x3 block Jc^T Jp (row-major). */
+const COUPLING_SIZE = 21;
 const MIN_DIAGONAL = 1e-6;
 const MAX_DIAGONAL = 1e32;
 const INITIAL_LAMBDA = 1e-4;
@@ -130,6 +132,36 @@ interface Layout {
   /** Observations grouped by point (CSR). */
   readonly pointStart: Uint32Array;
   readonly pointObservations: Uint32Array;
+  /** Per camera 1 when any of its parameters is free: only then is its normal-equation block needed. */
+  readonly cameraFree: Uint8Array;
+  /** Some focal factor is free; otherwise the focal column of the Jacobian is never read. */
+  readonly refinesFocal: boolean;
+  readonly schur: SchurEntries;
+}
+
+/**
+ * The Schur complement's bookkeeping, fixed for a whole solve: one entry per free camera parameter of each
+ * observation of a variable point, grouped by point (CSR), observations in point order and parameters in
+ * camera order within each.
+ */
+interface SchurEntries {
+  readonly pointEntryStart: Uint32Array;
+  /** Index of the entry's parameter in the reduced system. */
+  readonly param: Int32Array;
+  /** Offset of the entry's row (3 values) in the coupling blocks. */
+  readonly coupling: Uint32Array;
+  /** Position of the entry's observation in its point's list, to tell two observations sharing a parameter apart. */
+  readonly observation: Uint32Array;
+  /**
+   * Per point (CSR), its entries whose parameter another of its entries has too (a shared focal seen twice, a
+   * camera that observes the point twice), as positions within the point's entries, ascending; 1 per entry in
+   * `sharesParam`. Only these make one cell of the reduced system receive two terms from one point.
+   */
+  readonly sharingStart: Uint32Array;
+  readonly sharingEntries: Uint32Array;
+  readonly sharesParam: Uint8Array;
+  /** The most entries of one point. */
+  readonly maxPerPoint: number;
 }
 
 function buildLayout(problem: BundleAdjustmentProblem, options: BundleAdjustmentOptions): Layout {
@@ -195,7 +227,62 @@ function buildLayout(problem: BundleAdjustmentProblem, options: BundleAdjustment
     }
     pointVariable[p] = distinct ? 1 : 0;
   }
-  return { cameraParamIndex, numReduced: next, pointVariable, pointStart, pointObservations };
+  const cameraFree = new Uint8Array(numCameras);
+  let refinesFocal = false;
+  for (let c = 0; c < numCameras; c++) {
+    for (let k = 0; k < CAMERA_PARAMS; k++) if (cameraParamIndex[c * CAMERA_PARAMS + k]! >= 0) cameraFree[c] = 1;
+    if (cameraParamIndex[c * CAMERA_PARAMS + 6]! >= 0) refinesFocal = true;
+  }
+  const schur = buildSchurEntries(next, problem.observationCamera, cameraParamIndex, pointVariable, pointStart, pointObservations);
+  return { cameraParamIndex, numReduced: next, pointVariable, pointStart, pointObservations, cameraFree, refinesFocal, schur };
+}
+
+function buildSchurEntries(
+  numReduced: number, observationCamera: Uint32Array, cameraParamIndex: Int32Array, pointVariable: Uint8Array, pointStart: Uint32Array, pointObservations: Uint32Array,
+): SchurEntries {
+  const numPoints = pointVariable.length;
+  const freeParamsOf = (c: number): number => {
+    let count = 0;
+    for (let i = 0; i < CAMERA_PARAMS; i++) if (cameraParamIndex[CAMERA_PARAMS * c + i]! >= 0) count++;
+    return count;
+  };
+  const pointEntryStart = new Uint32Array(numPoints + 1);
+  let maxPerPoint = 0;
+  for (let p = 0; p < numPoints; p++) {
+    let count = 0;
+    if (pointVariable[p]) for (let a = pointStart[p]!; a < pointStart[p + 1]!; a++) count += freeParamsOf(observationCamera[pointObservations[a]!]!);
+    pointEntryStart[p + 1] = pointEntryStart[p]! + count;
+    maxPerPoint = Math.max(maxPerPoint, count);
+  }
+  const numEntries = pointEntryStart[numPoints]!;
+  const param = new Int32Array(numEntries), coupling = new Uint32Array(numEntries), observation = new Uint32Array(numEntries);
+  let e = 0;
+  for (let p = 0; p < numPoints; p++) {
+    if (!pointVariable[p]) continue;
+    for (let a = pointStart[p]!; a < pointStart[p + 1]!; a++) {
+      const m = pointObservations[a]!, ia = CAMERA_PARAMS * observationCamera[m]!;
+      for (let i = 0; i < CAMERA_PARAMS; i++) {
+        const gi = cameraParamIndex[ia + i]!;
+        if (gi < 0) continue;
+        param[e] = gi; coupling[e] = COUPLING_SIZE * m + 3 * i; observation[e] = a;
+        e++;
+      }
+    }
+  }
+  const sharesParam = new Uint8Array(numEntries);
+  const uses = new Uint32Array(numReduced);
+  const sharingStart = new Uint32Array(numPoints + 1);
+  const sharing: number[] = [];
+  for (let p = 0; p < numPoints; p++) {
+    const first = pointEntryStart[p]!, end = pointEntryStart[p + 1]!;
+    for (let f = first; f < end; f++) uses[param[f]!]!++;
+    for (let f = first; f < end; f++) {
+      if (uses[param[f]!]! > 1) { sharesParam[f] = 1; sharing.push(f - first); }
+    }
+    for (let f = first; f < end; f++) uses[param[f]!] = 0;
+    sharingStart[p + 1] = sharing.length;
+  }
+  return { pointEntryStart, param, coupling, observation, sharingStart, sharingEntries: Uint32Array.from(sharing), sharesParam, maxPerPoint };
 }
 
 function centreOf(pose: RigidPose): [number, number, number] {
@@ -252,11 +339,28 @@ function copyState(s: State): State {
   };
 }
 
+/** The initial intrinsics as arrays (C each): the per-observation loops read them without object lookups. */
+interface Pinholes {
+  readonly fx: Float64Array;
+  readonly fy: Float64Array;
+  readonly cx: Float64Array;
+  readonly cy: Float64Array;
+}
+
+function pinholesOf(intrinsics: readonly Intrinsics[]): Pinholes {
+  return {
+    fx: Float64Array.from(intrinsics, (k) => k.fxPx),
+    fy: Float64Array.from(intrinsics, (k) => k.fyPx),
+    cx: Float64Array.from(intrinsics, (k) => k.cxPx),
+    cy: Float64Array.from(intrinsics, (k) => k.cyPx),
+  };
+}
+
 /** Squared reprojection error of every observation (M), NaN where the point is on the camera plane. */
-function squaredErrors(problem: BundleAdjustmentProblem, state: State, out: Float64Array): void {
+function squaredErrors(problem: BundleAdjustmentProblem, pinholes: Pinholes, state: State, out: Float64Array): void {
   const { rotations: R, translations: T, focalFactors: F, points: X } = state;
   const cams = problem.observationCamera, pts = problem.observationPoint, uv = problem.observationPixels;
-  const intr = problem.intrinsics;
+  const { fx: FX, fy: FY, cx: CX, cy: CY } = pinholes;
   for (let m = 0; m < cams.length; m++) {
     const c = cams[m]!, p = pts[m]!;
     const r = 9 * c, x = X[3 * p]!, y = X[3 * p + 1]!, z = X[3 * p + 2]!;
@@ -264,9 +368,9 @@ function squaredErrors(problem: BundleAdjustmentProblem, state: State, out: Floa
     if (!(Math.abs(pz) > 1e-12)) { out[m] = Number.NaN; continue; }
     const px = R[r]! * x + R[r + 1]! * y + R[r + 2]! * z + T[3 * c]!;
     const py = R[r + 3]! * x + R[r + 4]! * y + R[r + 5]! * z + T[3 * c + 1]!;
-    const k = intr[c]!, f = F[c]!;
-    const du = f * k.fxPx * (px / pz) + k.cxPx - uv[2 * m]!;
-    const dv = f * k.fyPx * (py / pz) + k.cyPx - uv[2 * m + 1]!;
+    const f = F[c]!;
+    const du = f * FX[c]! * (px / pz) + CX[c]! - uv[2 * m]!;
+    const dv = f * FY[c]! * (py / pz) + CY[c]! - uv[2 * m + 1]!;
     out[m] = du * du + dv * dv;
   }
 }
@@ -289,12 +393,16 @@ function rmsOf(errors: Float64Array): number {
   return n > 0 ? Math.sqrt(sum / n) : 0;
 }
 
-/** Normal-equation pieces at the current state (weighted by the loss). */
+/**
+ * Normal-equation pieces at the current state (weighted by the loss). Only what the solve reads is filled:
+ * the blocks of cameras with a free parameter, those of variable points, the coupling of observations joining
+ * the two, and the focal row and column only when a focal is free.
+ */
 interface Linearization {
-  /** Per camera 7x7 J^T J (row-major) and 7 J^T r. */
+  /** Per camera the upper triangle of the 7x7 J^T J (row-major), and 7 J^T r. */
   readonly cameraHessian: Float64Array;
   readonly cameraGradient: Float64Array;
-  /** Per point 3x3 J^T J and 3 J^T r. */
+  /** Per point the upper triangle of the 3x3 J^T J, and 3 J^T r. */
   readonly pointHessian: Float64Array;
   readonly pointGradient: Float64Array;
   /** Per observation the 7x3 block Jc^T Jp. */
@@ -307,91 +415,118 @@ function allocateLinearization(numCameras: number, numPoints: number, numObserva
     cameraGradient: new Float64Array(7 * numCameras),
     pointHessian: new Float64Array(9 * numPoints),
     pointGradient: new Float64Array(3 * numPoints),
-    coupling: new Float64Array(21 * numObservations),
+    coupling: new Float64Array(COUPLING_SIZE * numObservations),
   };
 }
 
 function linearize(
-  problem: BundleAdjustmentProblem, state: State, errors: Float64Array, weight: (s: number) => number, lin: Linearization,
+  problem: BundleAdjustmentProblem, layout: Layout, pinholes: Pinholes, state: State, errors: Float64Array,
+  weight: (s: number) => number, lin: Linearization,
 ): void {
   const { rotations: R, translations: T, focalFactors: F, points: X } = state;
   const cams = problem.observationCamera, pts = problem.observationPoint, uv = problem.observationPixels;
-  const intr = problem.intrinsics;
+  const { fx: FX, fy: FY, cx: CX, cy: CY } = pinholes;
+  const { cameraFree, pointVariable } = layout;
+  const refinesFocal = layout.refinesFocal;
   const { cameraHessian: U, cameraGradient: gc, pointHessian: V, pointGradient: gp, coupling: W } = lin;
   U.fill(0); gc.fill(0); V.fill(0); gp.fill(0);
-  const jc = new Float64Array(14); // 2 x 7
-  const jp = new Float64Array(6); // 2 x 3
   for (let m = 0; m < cams.length; m++) {
-    const s = errors[m]!;
-    const wOff = 21 * m;
-    if (s !== s) { W.fill(0, wOff, wOff + 21); continue; }
     const c = cams[m]!, p = pts[m]!;
+    const cameraNeeded = cameraFree[c] === 1, pointNeeded = pointVariable[p] === 1;
+    if (!cameraNeeded && !pointNeeded) continue;
+    const s = errors[m]!;
+    const wOff = COUPLING_SIZE * m;
+    if (s !== s) { if (cameraNeeded && pointNeeded) W.fill(0, wOff, wOff + COUPLING_SIZE); continue; }
     const r = 9 * c, x = X[3 * p]!, y = X[3 * p + 1]!, z = X[3 * p + 2]!;
     const qx = R[r]! * x + R[r + 1]! * y + R[r + 2]! * z;
     const qy = R[r + 3]! * x + R[r + 4]! * y + R[r + 5]! * z;
     const qz = R[r + 6]! * x + R[r + 7]! * y + R[r + 8]! * z;
     const px = qx + T[3 * c]!, py = qy + T[3 * c + 1]!, pz = qz + T[3 * c + 2]!;
-    const k = intr[c]!, f = F[c]!;
-    const fx = f * k.fxPx, fy = f * k.fyPx;
+    const fx0 = FX[c]!, fy0 = FY[c]!, f = F[c]!;
+    const fx = f * fx0, fy = f * fy0;
     const iz = 1 / pz, xn = px * iz, yn = py * iz;
-    const ru = fx * xn + k.cxPx - uv[2 * m]!;
-    const rv = fy * yn + k.cyPx - uv[2 * m + 1]!;
+    const ru = fx * xn + CX[c]! - uv[2 * m]!;
+    const rv = fy * yn + CY[c]! - uv[2 * m + 1]!;
     const w = weight(s);
     // d(u,v)/dp = [[fx/z, 0, -fx x/z^2], [0, fy/z, -fy y/z^2]].
     const a0 = fx * iz, a2 = -fx * xn * iz, b1 = fy * iz, b2 = -fy * yn * iz;
-    // Camera block: d/dw = d/dp * (-[q]x), d/dt = d/dp, d/dfactor = (fx0 xn, fy0 yn).
-    jc[0] = a2 * qy; jc[1] = a0 * qz - a2 * qx; jc[2] = -a0 * qy; jc[3] = a0; jc[4] = 0; jc[5] = a2; jc[6] = k.fxPx * xn;
-    jc[7] = -b1 * qz + b2 * qy; jc[8] = -b2 * qx; jc[9] = b1 * qx; jc[10] = 0; jc[11] = b1; jc[12] = b2; jc[13] = k.fyPx * yn;
     // Point block: d/dX = d/dp * R.
-    for (let j = 0; j < 3; j++) {
-      jp[j] = a0 * R[r + j]! + a2 * R[r + 6 + j]!;
-      jp[3 + j] = b1 * R[r + 3 + j]! + b2 * R[r + 6 + j]!;
+    const p0 = a0 * R[r]! + a2 * R[r + 6]!, p1 = a0 * R[r + 1]! + a2 * R[r + 7]!, p2 = a0 * R[r + 2]! + a2 * R[r + 8]!;
+    const p3 = b1 * R[r + 3]! + b2 * R[r + 6]!, p4 = b1 * R[r + 4]! + b2 * R[r + 7]!, p5 = b1 * R[r + 5]! + b2 * R[r + 8]!;
+    if (cameraNeeded) {
+      // Camera block, rows (u, v): d/dw = d/dp * (-[q]x), d/dt = d/dp, d/dfactor = (fx0 xn, fy0 yn).
+      const c0 = a2 * qy, c1 = a0 * qz - a2 * qx, c2 = -a0 * qy, c3 = a0, c4 = 0, c5 = a2;
+      const d0 = -b1 * qz + b2 * qy, d1 = -b2 * qx, d2 = b1 * qx, d3 = 0, d4 = b1, d5 = b2;
+      // Written out: gradient, upper triangle of the pose Hessian, then the focal row and the coupling.
+      const u = 49 * c, g = 7 * c;
+      const r00 = w * c0, r01 = w * d0;
+      const r10 = w * c1, r11 = w * d1;
+      const r20 = w * c2, r21 = w * d2;
+      const r30 = w * c3, r31 = w * d3;
+      const r40 = w * c4, r41 = w * d4;
+      const r50 = w * c5, r51 = w * d5;
+      gc[g]! += r00 * ru + r01 * rv; gc[g + 1]! += r10 * ru + r11 * rv; gc[g + 2]! += r20 * ru + r21 * rv;
+      gc[g + 3]! += r30 * ru + r31 * rv; gc[g + 4]! += r40 * ru + r41 * rv; gc[g + 5]! += r50 * ru + r51 * rv;
+      U[u]! += r00 * c0 + r01 * d0; U[u + 1]! += r00 * c1 + r01 * d1; U[u + 2]! += r00 * c2 + r01 * d2; U[u + 3]! += r00 * c3 + r01 * d3; U[u + 4]! += r00 * c4 + r01 * d4; U[u + 5]! += r00 * c5 + r01 * d5;
+      U[u + 8]! += r10 * c1 + r11 * d1; U[u + 9]! += r10 * c2 + r11 * d2; U[u + 10]! += r10 * c3 + r11 * d3; U[u + 11]! += r10 * c4 + r11 * d4; U[u + 12]! += r10 * c5 + r11 * d5;
+      U[u + 16]! += r20 * c2 + r21 * d2; U[u + 17]! += r20 * c3 + r21 * d3; U[u + 18]! += r20 * c4 + r21 * d4; U[u + 19]! += r20 * c5 + r21 * d5;
+      U[u + 24]! += r30 * c3 + r31 * d3; U[u + 25]! += r30 * c4 + r31 * d4; U[u + 26]! += r30 * c5 + r31 * d5;
+      U[u + 32]! += r40 * c4 + r41 * d4; U[u + 33]! += r40 * c5 + r41 * d5;
+      U[u + 40]! += r50 * c5 + r51 * d5;
+      if (refinesFocal) {
+        const c6 = fx0 * xn, d6 = fy0 * yn;
+        const r60 = w * c6, r61 = w * d6;
+        gc[g + 6]! += r60 * ru + r61 * rv;
+        U[u + 6]! += r00 * c6 + r01 * d6; U[u + 13]! += r10 * c6 + r11 * d6; U[u + 20]! += r20 * c6 + r21 * d6; U[u + 27]! += r30 * c6 + r31 * d6;
+        U[u + 34]! += r40 * c6 + r41 * d6; U[u + 41]! += r50 * c6 + r51 * d6; U[u + 48]! += r60 * c6 + r61 * d6;
+        if (pointNeeded) { W[wOff + 18] = r60 * p0 + r61 * p3; W[wOff + 19] = r60 * p1 + r61 * p4; W[wOff + 20] = r60 * p2 + r61 * p5; }
+      }
+      if (pointNeeded) {
+        W[wOff] = r00 * p0 + r01 * p3; W[wOff + 1] = r00 * p1 + r01 * p4; W[wOff + 2] = r00 * p2 + r01 * p5;
+        W[wOff + 3] = r10 * p0 + r11 * p3; W[wOff + 4] = r10 * p1 + r11 * p4; W[wOff + 5] = r10 * p2 + r11 * p5;
+        W[wOff + 6] = r20 * p0 + r21 * p3; W[wOff + 7] = r20 * p1 + r21 * p4; W[wOff + 8] = r20 * p2 + r21 * p5;
+        W[wOff + 9] = r30 * p0 + r31 * p3; W[wOff + 10] = r30 * p1 + r31 * p4; W[wOff + 11] = r30 * p2 + r31 * p5;
+        W[wOff + 12] = r40 * p0 + r41 * p3; W[wOff + 13] = r40 * p1 + r41 * p4; W[wOff + 14] = r40 * p2 + r41 * p5;
+        W[wOff + 15] = r50 * p0 + r51 * p3; W[wOff + 16] = r50 * p1 + r51 * p4; W[wOff + 17] = r50 * p2 + r51 * p5;
+      }
     }
-    const uOff = 49 * c;
-    for (let i = 0; i < 7; i++) {
-      const ji0 = w * jc[i]!, ji1 = w * jc[7 + i]!;
-      gc[7 * c + i]! += ji0 * ru + ji1 * rv;
-      for (let j = i; j < 7; j++) U[uOff + 7 * i + j]! += ji0 * jc[j]! + ji1 * jc[7 + j]!;
-      for (let j = 0; j < 3; j++) W[wOff + 3 * i + j] = ji0 * jp[j]! + ji1 * jp[3 + j]!;
+    if (pointNeeded) {
+      const vOff = 9 * p, gOff = 3 * p;
+      const j00 = w * p0, j01 = w * p3, j10 = w * p1, j11 = w * p4, j20 = w * p2, j21 = w * p5;
+      gp[gOff]! += j00 * ru + j01 * rv;
+      V[vOff]! += j00 * p0 + j01 * p3; V[vOff + 1]! += j00 * p1 + j01 * p4; V[vOff + 2]! += j00 * p2 + j01 * p5;
+      gp[gOff + 1]! += j10 * ru + j11 * rv;
+      V[vOff + 4]! += j10 * p1 + j11 * p4; V[vOff + 5]! += j10 * p2 + j11 * p5;
+      gp[gOff + 2]! += j20 * ru + j21 * rv;
+      V[vOff + 8]! += j20 * p2 + j21 * p5;
     }
-    const vOff = 9 * p;
-    for (let i = 0; i < 3; i++) {
-      const ji0 = w * jp[i]!, ji1 = w * jp[3 + i]!;
-      gp[3 * p + i]! += ji0 * ru + ji1 * rv;
-      for (let j = i; j < 3; j++) V[vOff + 3 * i + j]! += ji0 * jp[j]! + ji1 * jp[3 + j]!;
-    }
-  }
-  // Mirror the upper triangles.
-  for (let c = 0; c < U.length / 49; c++) {
-    for (let i = 0; i < 7; i++) for (let j = 0; j < i; j++) U[49 * c + 7 * i + j] = U[49 * c + 7 * j + i]!;
-  }
-  for (let p = 0; p < V.length / 9; p++) {
-    const o = 9 * p;
-    V[o + 3] = V[o + 1]!; V[o + 6] = V[o + 2]!; V[o + 7] = V[o + 5]!;
   }
 }
 
-/** Per-point workspace of the Schur complement: one entry per free camera parameter of each observation. */
-interface PointEntries {
-  readonly index: Int32Array;
-  readonly observation: Int32Array;
-  readonly t: Float64Array;
-  readonly w: Float64Array;
-}
-
+/**
+ * Per-point workspace of the Schur complement: each entry's row of T = W V^-1 and of W, and separately those of
+ * the entries that share no parameter (when some do).
+ */
 interface SolveScratch {
   readonly reduced: Float64Array;
   readonly pointInverse: Float64Array;
-  entries: PointEntries;
+  readonly entryT: Float64Array;
+  readonly entryW: Float64Array;
+  readonly distinctParam: Int32Array;
+  readonly distinctT: Float64Array;
+  readonly distinctW: Float64Array;
 }
 
-function allocateEntries(capacity: number): PointEntries {
-  return { index: new Int32Array(capacity), observation: new Int32Array(capacity), t: new Float64Array(3 * capacity), w: new Float64Array(3 * capacity) };
-}
-
-function growEntries(scratch: SolveScratch, needed: number): PointEntries {
-  scratch.entries = allocateEntries(2 * needed);
-  return scratch.entries;
+function allocateSolveScratch(numReduced: number, numPoints: number, maxEntriesPerPoint: number): SolveScratch {
+  return {
+    reduced: new Float64Array(numReduced * numReduced),
+    pointInverse: new Float64Array(9 * numPoints),
+    entryT: new Float64Array(3 * maxEntriesPerPoint),
+    entryW: new Float64Array(3 * maxEntriesPerPoint),
+    distinctParam: new Int32Array(maxEntriesPerPoint),
+    distinctT: new Float64Array(3 * maxEntriesPerPoint),
+    distinctW: new Float64Array(3 * maxEntriesPerPoint),
+  };
 }
 
 /**
@@ -400,13 +535,13 @@ function growEntries(scratch: SolveScratch, needed: number): PointEntries {
  * positive definite.
  */
 function solveDamped(
-  problem: BundleAdjustmentProblem, layout: Layout, lin: Linearization, lambda: number,
+  layout: Layout, lin: Linearization, lambda: number,
   reducedBase: Float64Array, reducedGradient: Float64Array, cameraStep: Float64Array, pointStep: Float64Array,
   scratch: SolveScratch,
 ): number | null {
   const n = layout.numReduced;
-  const idx = layout.cameraParamIndex;
-  const cams = problem.observationCamera;
+  const schur = layout.schur;
+  const { pointEntryStart, param: entryParam, coupling: entryCoupling, sharingStart, sharesParam } = schur;
   const { pointHessian: V, pointGradient: gp, coupling: W } = lin;
   const S = scratch.reduced;
   S.set(reducedBase);
@@ -417,93 +552,158 @@ function solveDamped(
     rhs[i] = -reducedGradient[i]!;
   }
   const Vinv = scratch.pointInverse;
-  let entries = scratch.entries;
+  const { entryT, entryW, distinctParam, distinctT, distinctW } = scratch;
   const numPoints = layout.pointVariable.length;
   for (let p = 0; p < numPoints; p++) {
     if (!layout.pointVariable[p]) continue;
+    if (!invertDampedPointBlock(V, p, lambda, Vinv)) return null;
     const o = 9 * p;
-    const d0 = V[o]!, d1 = V[o + 4]!, d2 = V[o + 8]!;
-    const m00 = d0 + lambda * clampDiagonal(d0), m11 = d1 + lambda * clampDiagonal(d1), m22 = d2 + lambda * clampDiagonal(d2);
-    const m01 = V[o + 1]!, m02 = V[o + 2]!, m12 = V[o + 5]!;
-    const c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
-    const det = m00 * c00 + m01 * c01 + m02 * c02;
-    if (!(det > 0) || !Number.isFinite(det)) return null;
-    const id = 1 / det;
-    Vinv[o] = c00 * id; Vinv[o + 1] = c01 * id; Vinv[o + 2] = c02 * id;
-    Vinv[o + 3] = c01 * id; Vinv[o + 4] = (m00 * m22 - m02 * m02) * id; Vinv[o + 5] = (m02 * m01 - m00 * m12) * id;
-    Vinv[o + 6] = c02 * id; Vinv[o + 7] = Vinv[o + 5]!; Vinv[o + 8] = (m00 * m11 - m01 * m01) * id;
-
-    const start = layout.pointStart[p]!, end = layout.pointStart[p + 1]!;
-    if (entries.index.length < 7 * (end - start)) entries = growEntries(scratch, 7 * (end - start));
-    const { index: entryIndex, observation: entryObservation, t: entryT, w: entryW } = entries;
+    const i00 = Vinv[o]!, i01 = Vinv[o + 1]!, i02 = Vinv[o + 2]!, i11 = Vinv[o + 4]!, i12 = Vinv[o + 5]!, i22 = Vinv[o + 8]!;
+    const start = pointEntryStart[p]!, count = pointEntryStart[p + 1]! - start;
+    const sharing = sharingStart[p + 1]! > sharingStart[p]!;
     const g0 = gp[3 * p]!, g1 = gp[3 * p + 1]!, g2 = gp[3 * p + 2]!;
-    // One entry per free camera parameter of each observation: its reduced index, its row of T = W V^-1 and of W.
-    let count = 0;
-    for (let a = start; a < end; a++) {
-      const m = layout.pointObservations[a]!;
-      const wo = 21 * m, ia = CAMERA_PARAMS * cams[m]!;
-      for (let i = 0; i < 7; i++) {
-        const gi = idx[ia + i]!;
-        if (gi < 0) continue;
-        const w0 = W[wo + 3 * i]!, w1 = W[wo + 3 * i + 1]!, w2 = W[wo + 3 * i + 2]!;
-        const t0 = w0 * Vinv[o]! + w1 * Vinv[o + 3]! + w2 * Vinv[o + 6]!;
-        const t1 = w0 * Vinv[o + 1]! + w1 * Vinv[o + 4]! + w2 * Vinv[o + 7]!;
-        const t2 = w0 * Vinv[o + 2]! + w1 * Vinv[o + 5]! + w2 * Vinv[o + 8]!;
-        rhs[gi]! += t0 * g0 + t1 * g1 + t2 * g2;
-        entryIndex[count] = gi; entryObservation[count] = a;
-        entryT[3 * count] = t0; entryT[3 * count + 1] = t1; entryT[3 * count + 2] = t2;
-        entryW[3 * count] = w0; entryW[3 * count + 1] = w1; entryW[3 * count + 2] = w2;
-        count++;
+    // Each entry's row of T = W V^-1 (V^-1 is symmetric), and its share of the reduced right-hand side.
+    let numDistinct = 0;
+    for (let e = 0; e < count; e++) {
+      const wo = entryCoupling[start + e]!;
+      const w0 = W[wo]!, w1 = W[wo + 1]!, w2 = W[wo + 2]!;
+      const t0 = w0 * i00 + w1 * i01 + w2 * i02;
+      const t1 = w0 * i01 + w1 * i11 + w2 * i12;
+      const t2 = w0 * i02 + w1 * i12 + w2 * i22;
+      rhs[entryParam[start + e]!]! += t0 * g0 + t1 * g1 + t2 * g2;
+      entryT[3 * e] = t0; entryT[3 * e + 1] = t1; entryT[3 * e + 2] = t2;
+      entryW[3 * e] = w0; entryW[3 * e + 1] = w1; entryW[3 * e + 2] = w2;
+      if (sharing && !sharesParam[start + e]) {
+        const d = numDistinct++;
+        distinctParam[d] = entryParam[start + e]!;
+        distinctT[3 * d] = t0; distinctT[3 * d + 1] = t1; distinctT[3 * d + 2] = t2;
+        distinctW[3 * d] = w0; distinctW[3 * d + 1] = w1; distinctW[3 * d + 2] = w2;
       }
     }
-    // S -= T W^T over every pair of entries (e, f <= e), written to the lower triangle. Entries of one observation
-    // are contiguous, so f <= e covers each unordered pair of observations once with all parameter pairs, and each
-    // observation's own block once per symmetric pair. The mirror pair (f, e) lands in the same lower cell, except
-    // on the diagonal (a shared focal seen from two observations), where both terms add.
-    for (let e = 0; e < count; e++) {
-      const ge = entryIndex[e]!, oe = entryObservation[e]!;
-      const t0 = entryT[3 * e]!, t1 = entryT[3 * e + 1]!, t2 = entryT[3 * e + 2]!;
-      const row = ge * n;
-      for (let f = 0; f <= e; f++) {
-        const gf = entryIndex[f]!;
-        const v = t0 * entryW[3 * f]! + t1 * entryW[3 * f + 1]! + t2 * entryW[3 * f + 2]!;
-        if (ge > gf) S[row + gf]! -= v;
-        else if (ge < gf) S[gf * n + ge]! -= v;
-        else S[row + ge]! -= entryObservation[f] === oe ? v : 2 * v;
-      }
+    // S -= T W^T over the pairs of entries. The pairs of entries with parameters of their own each reach a cell
+    // no other pair of this point reaches, so their order is free; the pairs with a shared parameter follow in
+    // the order of the plain double loop, since their terms meet in common cells.
+    if (!sharing) {
+      subtractDistinctPairs(S, n, entryParam, start, entryT, entryW, count);
+    } else {
+      subtractDistinctPairs(S, n, distinctParam, 0, distinctT, distinctW, numDistinct);
+      subtractSharingPairs(S, n, schur, p, entryT, entryW);
     }
   }
   if (!choleskySolveLower(S, rhs, n)) return null;
+  backSubstitute(layout, lin, Vinv, rhs, pointStep);
+  return predictedDecrease(layout, lin, lambda, reducedBase, reducedGradient, rhs, pointStep);
+}
 
-  // Back-substitution: dp = V^-1 (-g_p - sum_a W_a^T dc).
-  for (let p = 0; p < numPoints; p++) {
+/** V^-1 of point p's block with the damped diagonal, into `inverse` (9 per point); false when not positive definite. */
+function invertDampedPointBlock(V: Float64Array, p: number, lambda: number, inverse: Float64Array): boolean {
+  const o = 9 * p;
+  const d0 = V[o]!, d1 = V[o + 4]!, d2 = V[o + 8]!;
+  const m00 = d0 + lambda * clampDiagonal(d0), m11 = d1 + lambda * clampDiagonal(d1), m22 = d2 + lambda * clampDiagonal(d2);
+  const m01 = V[o + 1]!, m02 = V[o + 2]!, m12 = V[o + 5]!;
+  const c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
+  const det = m00 * c00 + m01 * c01 + m02 * c02;
+  if (!(det > 0) || !Number.isFinite(det)) return false;
+  const id = 1 / det;
+  inverse[o] = c00 * id; inverse[o + 1] = c01 * id; inverse[o + 2] = c02 * id;
+  inverse[o + 3] = c01 * id; inverse[o + 4] = (m00 * m22 - m02 * m02) * id; inverse[o + 5] = (m02 * m01 - m00 * m12) * id;
+  inverse[o + 6] = c02 * id; inverse[o + 7] = inverse[o + 5]!; inverse[o + 8] = (m00 * m11 - m01 * m01) * id;
+  return true;
+}
+
+/**
+ * S -= t_e . w_f into the lower triangle for every pair f <= e of `count` entries whose parameters
+ * (param[offset + e]) are all different, so that every pair has a cell of its own. Two rows at a time: each w_f
+ * is loaded once for both.
+ */
+function subtractDistinctPairs(S: Float64Array, n: number, param: Int32Array, offset: number, T: Float64Array, W: Float64Array, count: number): void {
+  let e = 0;
+  for (; e + 1 < count; e += 2) {
+    const ga = param[offset + e]!, gb = param[offset + e + 1]!;
+    const ta0 = T[3 * e]!, ta1 = T[3 * e + 1]!, ta2 = T[3 * e + 2]!;
+    const tb0 = T[3 * e + 3]!, tb1 = T[3 * e + 4]!, tb2 = T[3 * e + 5]!;
+    const rowA = ga * n, rowB = gb * n;
+    for (let f = 0; f <= e; f++) {
+      const gf = param[offset + f]!;
+      const w0 = W[3 * f]!, w1 = W[3 * f + 1]!, w2 = W[3 * f + 2]!;
+      const va = ta0 * w0 + ta1 * w1 + ta2 * w2;
+      const vb = tb0 * w0 + tb1 * w1 + tb2 * w2;
+      if (ga >= gf) S[rowA + gf]! -= va; else S[gf * n + ga]! -= va;
+      if (gb >= gf) S[rowB + gf]! -= vb; else S[gf * n + gb]! -= vb;
+    }
+    const f = e + 1;
+    S[rowB + gb]! -= tb0 * W[3 * f]! + tb1 * W[3 * f + 1]! + tb2 * W[3 * f + 2]!;
+  }
+  if (e < count) {
+    const ge = param[offset + e]!;
+    const t0 = T[3 * e]!, t1 = T[3 * e + 1]!, t2 = T[3 * e + 2]!;
+    const row = ge * n;
+    for (let f = 0; f <= e; f++) {
+      const gf = param[offset + f]!;
+      const v = t0 * W[3 * f]! + t1 * W[3 * f + 1]! + t2 * W[3 * f + 2]!;
+      if (ge >= gf) S[row + gf]! -= v; else S[gf * n + ge]! -= v;
+    }
+  }
+}
+
+/**
+ * S -= t_e . w_f for the pairs f <= e of point p's entries where e or f shares its parameter, in the order of
+ * the double loop over all pairs. A mirror pair (f, e) lands in the same lower cell, except on the diagonal
+ * (one parameter from two observations), where both terms add.
+ */
+function subtractSharingPairs(S: Float64Array, n: number, schur: SchurEntries, p: number, T: Float64Array, W: Float64Array): void {
+  const { param, observation, sharesParam, sharingEntries } = schur;
+  const start = schur.pointEntryStart[p]!, count = schur.pointEntryStart[p + 1]! - start;
+  const firstSharing = schur.sharingStart[p]!, endSharing = schur.sharingStart[p + 1]!;
+  const subtract = (e: number, f: number): void => {
+    const ge = param[start + e]!, gf = param[start + f]!;
+    const v = T[3 * e]! * W[3 * f]! + T[3 * e + 1]! * W[3 * f + 1]! + T[3 * e + 2]! * W[3 * f + 2]!;
+    if (ge > gf) S[ge * n + gf]! -= v;
+    else if (ge < gf) S[gf * n + ge]! -= v;
+    else S[ge * n + ge]! -= observation[start + f] === observation[start + e] ? v : 2 * v;
+  };
+  for (let e = 0; e < count; e++) {
+    if (sharesParam[start + e]) {
+      for (let f = 0; f <= e; f++) subtract(e, f);
+    } else {
+      for (let k = firstSharing; k < endSharing && sharingEntries[k]! < e; k++) subtract(e, sharingEntries[k]!);
+    }
+  }
+}
+
+/** Back-substitution: dp = V^-1 (-g_p - sum_a W_a^T dc). */
+function backSubstitute(layout: Layout, lin: Linearization, Vinv: Float64Array, cameraStep: Float64Array, pointStep: Float64Array): void {
+  const { pointEntryStart, param: entryParam, coupling: entryCoupling } = layout.schur;
+  const { pointGradient: gp, coupling: W } = lin;
+  for (let p = 0; p < layout.pointVariable.length; p++) {
     const o3 = 3 * p;
     if (!layout.pointVariable[p]) { pointStep[o3] = 0; pointStep[o3 + 1] = 0; pointStep[o3 + 2] = 0; continue; }
     let r0 = -gp[o3]!, r1 = -gp[o3 + 1]!, r2 = -gp[o3 + 2]!;
-    for (let k = layout.pointStart[p]!; k < layout.pointStart[p + 1]!; k++) {
-      const m = layout.pointObservations[k]!;
-      const ia = CAMERA_PARAMS * cams[m]!, wo = 21 * m;
-      for (let i = 0; i < 7; i++) {
-        const gi = idx[ia + i]!;
-        if (gi < 0) continue;
-        const dc = rhs[gi]!;
-        r0 -= W[wo + 3 * i]! * dc; r1 -= W[wo + 3 * i + 1]! * dc; r2 -= W[wo + 3 * i + 2]! * dc;
-      }
+    for (let e = pointEntryStart[p]!; e < pointEntryStart[p + 1]!; e++) {
+      const dc = cameraStep[entryParam[e]!]!, wo = entryCoupling[e]!;
+      r0 -= W[wo]! * dc; r1 -= W[wo + 1]! * dc; r2 -= W[wo + 2]! * dc;
     }
     const o = 9 * p;
     pointStep[o3] = Vinv[o]! * r0 + Vinv[o + 1]! * r1 + Vinv[o + 2]! * r2;
     pointStep[o3 + 1] = Vinv[o + 3]! * r0 + Vinv[o + 4]! * r1 + Vinv[o + 5]! * r2;
     pointStep[o3 + 2] = Vinv[o + 6]! * r0 + Vinv[o + 7]! * r1 + Vinv[o + 8]! * r2;
   }
+}
 
-  // Predicted decrease of the quadratic model: -(g.dx + 0.5 dx.H.dx) = 0.5 dx.(lambda D dx - g).
+/** Predicted decrease of the quadratic model: -(g.dx + 0.5 dx.H.dx) = 0.5 dx.(lambda D dx - g). */
+function predictedDecrease(
+  layout: Layout, lin: Linearization, lambda: number, reducedBase: Float64Array, reducedGradient: Float64Array,
+  cameraStep: Float64Array, pointStep: Float64Array,
+): number {
+  const n = layout.numReduced;
+  const { pointHessian: V, pointGradient: gp } = lin;
   let predicted = 0;
   for (let i = 0; i < n; i++) {
     const d = reducedBase[i * n + i]!;
-    const dx = rhs[i]!;
+    const dx = cameraStep[i]!;
     predicted += dx * (lambda * Math.min(Math.max(d, MIN_DIAGONAL), MAX_DIAGONAL) * dx - reducedGradient[i]!);
   }
-  for (let p = 0; p < numPoints; p++) {
+  for (let p = 0; p < layout.pointVariable.length; p++) {
     if (!layout.pointVariable[p]) continue;
     for (let k = 0; k < 3; k++) {
       const dx = pointStep[3 * p + k]!;
@@ -566,7 +766,8 @@ function assembleReduced(layout: Layout, lin: Linearization, base: Float64Array,
       for (let j = 0; j <= i; j++) {
         const gj = idx[o + j]!;
         if (gj < 0) continue;
-        const v = lin.cameraHessian[49 * c + 7 * i + j]!;
+        // The Hessian holds the upper triangle: (i, j) with j <= i is stored at (j, i).
+        const v = lin.cameraHessian[49 * c + 7 * j + i]!;
         // Within one camera every parameter has its own index, so each unordered pair is visited once.
         if (gi >= gj) base[gi * n + gj]! += v;
         else base[gj * n + gi]! += v;
@@ -623,6 +824,7 @@ export function bundleAdjust(problem: BundleAdjustmentProblem, options: BundleAd
   const functionTolerance = options.functionTolerance ?? 1e-8;
   const parameterTolerance = options.parameterTolerance ?? 1e-10;
   const layout = buildLayout(problem, options);
+  const pinholes = pinholesOf(problem.intrinsics);
   const numCameras = problem.cameraFromWorld.length;
   const numPoints = problem.points.length / 3;
   const numObservations = problem.observationCamera.length;
@@ -638,9 +840,10 @@ export function bundleAdjust(problem: BundleAdjustmentProblem, options: BundleAd
     state.translations.set(problem.cameraFromWorld[c]!.translation, 3 * c);
   }
   let candidate = copyState(state);
-  const errors = new Float64Array(numObservations);
-  const candidateErrors = new Float64Array(numObservations);
-  squaredErrors(problem, state, errors);
+  // Swapped with the state's on an accepted step.
+  let errors = new Float64Array(numObservations);
+  let candidateErrors = new Float64Array(numObservations);
+  squaredErrors(problem, pinholes, state, errors);
   const initialCost = costOf(errors, loss.rho);
   const initialRmsErrorPx = rmsOf(errors);
   let cost = initialCost;
@@ -651,7 +854,7 @@ export function bundleAdjust(problem: BundleAdjustmentProblem, options: BundleAd
   const reducedGradient = new Float64Array(n);
   const cameraStep = new Float64Array(n);
   const pointStep = new Float64Array(3 * numPoints);
-  const scratch: SolveScratch = { reduced: new Float64Array(n * n), pointInverse: new Float64Array(9 * numPoints), entries: allocateEntries(64) };
+  const scratch = allocateSolveScratch(n, numPoints, layout.schur.maxPerPoint);
 
   let lambda = INITIAL_LAMBDA;
   let nu = 2;
@@ -661,13 +864,14 @@ export function bundleAdjust(problem: BundleAdjustmentProblem, options: BundleAd
   while (iterations < maxIterations) {
     throwIfAborted(options.signal);
     if (cost === 0) { termination = 'converged'; break; }
+    // A rejected step changes only the damping: the linearization is kept for the next solve.
     if (needLinearization) {
-      linearize(problem, state, errors, loss.weight, lin);
+      linearize(problem, layout, pinholes, state, errors, loss.weight, lin);
       assembleReduced(layout, lin, reducedBase, reducedGradient);
       needLinearization = false;
     }
     iterations++;
-    const predicted = solveDamped(problem, layout, lin, lambda, reducedBase, reducedGradient, cameraStep, pointStep, scratch);
+    const predicted = solveDamped(layout, lin, lambda, reducedBase, reducedGradient, cameraStep, pointStep, scratch);
     if (predicted === null || !(predicted > 0)) {
       lambda *= nu; nu *= 2;
       if (lambda > 1e16) { termination = 'noProgress'; break; }
@@ -675,14 +879,14 @@ export function bundleAdjust(problem: BundleAdjustmentProblem, options: BundleAd
     }
     applyStep(state, layout, cameraStep, pointStep, candidate);
     const finite = stateIsFinite(candidate);
-    if (finite) squaredErrors(problem, candidate, candidateErrors);
+    if (finite) squaredErrors(problem, pinholes, candidate, candidateErrors);
     const candidateCost = finite ? costOf(candidateErrors, loss.rho) : Number.POSITIVE_INFINITY;
     const rho = (cost - candidateCost) / predicted;
     if (finite && candidateCost < cost && rho > 0) {
       const decrease = (cost - candidateCost) / cost;
       const stepSmall = stepNorm(cameraStep, pointStep) <= parameterTolerance * (parameterNorm(state) + parameterTolerance);
       [state, candidate] = [candidate, state];
-      errors.set(candidateErrors);
+      [errors, candidateErrors] = [candidateErrors, errors];
       cost = candidateCost;
       lambda *= Math.max(1 / 3, 1 - Math.pow(2 * rho - 1, 3));
       nu = 2;
@@ -735,7 +939,7 @@ export function reprojectionErrorsPx(problem: BundleAdjustmentProblem): Float64A
     state.translations.set(problem.cameraFromWorld[c]!.translation, 3 * c);
   }
   const out = new Float64Array(problem.observationCamera.length);
-  squaredErrors(problem, state, out);
+  squaredErrors(problem, pinholesOf(problem.intrinsics), state, out);
   for (let m = 0; m < out.length; m++) out[m] = Math.sqrt(out[m]!);
   return out;
 }
