@@ -9,10 +9,11 @@ import { SHARED_DATA_DIR, SHARED_MODELS_DIR } from '../../test/helpers/paths.ts'
 import { openXFeatKit, type XFeatKit } from '../../test/helpers/xfeat-kit.ts';
 import { extractTiledFeatures, featurePixelScale, featureTiles } from './feature-tiling.ts';
 import type { MutualNearestMatcher } from './matcher-graph.ts';
-import type { XFeatExtractor } from './xfeat.ts';
+import type { LocalFeatures, XFeatExtractor } from './xfeat.ts';
 
 const MODEL_640 = path.join(SHARED_MODELS_DIR, 'xfeat_640x640.onnx');
-const DTU_IMAGE = path.join(SHARED_DATA_DIR, 'dtu_scan24_nerf_baseline', 'data', 'dtu_scan24', 'images', '000024.png');
+const DTU_IMAGES = path.join(SHARED_DATA_DIR, 'dtu_scan24_nerf_baseline', 'data', 'dtu_scan24', 'images');
+const DTU_IMAGE = path.join(DTU_IMAGES, '000024.png');
 
 describe('feature tiles', () => {
   it('a 1600x1200 photo at 1280 px: four 800x800 crops (network pixels = 1.25 image pixels) covering it', () => {
@@ -54,6 +55,49 @@ function crop(image: Image<Uint8Array>, x0: number, y0: number, width: number, h
   const data = new Uint8Array(width * height * c);
   for (let y = 0; y < height; y++) data.set(image.data.subarray(((y0 + y) * image.width + x0) * c, ((y0 + y) * image.width + x0 + width) * c), y * width * c);
   return createImage({ width, height, channels: c, data });
+}
+
+/** Bit-for-bit equality of two float arrays. */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/**
+ * The tiled extraction as it was before the two-phase split, as a reference: every tile through extract()
+ * (descriptors for all of its keypoints), each keypoint kept by the tile whose centre is nearest (ties to the
+ * first), merged best first with ties in tile then keypoint order, at most maxKeypoints.
+ */
+async function oneShotTiledFeatures(
+  extractor: XFeatExtractor, image: Image<Uint8Array>, options: { resolutionPx: number; maxKeypoints: number },
+): Promise<LocalFeatures> {
+  const tiles = featureTiles(image.width, image.height, extractor.inputWidth, extractor.inputHeight, options.resolutionPx);
+  const owner = (x: number, y: number): number => {
+    let best = 0;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    tiles.forEach((t, i) => {
+      const d = Math.max(Math.abs(x - (t.x + (t.width - 1) / 2)) / t.width, Math.abs(y - (t.y + (t.height - 1) / 2)) / t.height);
+      if (d < bestDistance - 1e-12) { bestDistance = d; best = i; }
+    });
+    return best;
+  };
+  const kept: Array<{ features: LocalFeatures; x: number; y: number; part: number; i: number }> = [];
+  for (const [part, tile] of tiles.entries()) {
+    const features = await extractor.extract(crop(image, tile.x, tile.y, tile.width, tile.height));
+    for (let i = 0; i < features.count; i++) {
+      if (owner(features.keypoints[2 * i]! + tile.x, features.keypoints[2 * i + 1]! + tile.y) === part) kept.push({ features, x: tile.x, y: tile.y, part, i });
+    }
+  }
+  kept.sort((a, b) => b.features.scores[b.i]! - a.features.scores[a.i]! || a.part - b.part || a.i - b.i);
+  const count = Math.min(kept.length, options.maxKeypoints);
+  const dim = kept[0]!.features.descriptorSize;
+  const keypoints = new Float32Array(2 * count), scores = new Float32Array(count), descriptors = new Float32Array(count * dim);
+  kept.slice(0, count).forEach(({ features, x, y, i }, m) => {
+    keypoints[2 * m] = features.keypoints[2 * i]! + x;
+    keypoints[2 * m + 1] = features.keypoints[2 * i + 1]! + y;
+    scores[m] = features.scores[i]!;
+    descriptors.set(features.descriptors.subarray(i * dim, (i + 1) * dim), m * dim);
+  });
+  return { width: image.width, height: image.height, count, keypoints, scores, descriptorSize: dim, descriptors };
 }
 
 describe('tiled XFeat on the real network', { skip: existsSync(MODEL_640) && existsSync(DTU_IMAGE) ? false : 'no XFeat model or DTU image' }, () => {
@@ -99,5 +143,18 @@ describe('tiled XFeat on the real network', { skip: existsSync(MODEL_640) && exi
     const capped = await extractTiledFeatures(extractor, a, { resolutionPx: 1200, maxKeypoints: 500 });
     assert.equal(capped.count, 500);
     assert.deepEqual(Array.from(capped.scores), Array.from(fa.scores.subarray(0, 500)));
+  });
+  it('two-phase tiles (detect, merge, describe the kept) give exactly the one-phase result: extract per tile, merge', { skip: existsSync(path.join(DTU_IMAGES, '000000.png')) ? false : 'no DTU image 000000' }, async () => {
+    const image = await decodeImage({ path: path.join(DTU_IMAGES, '000000.png') });
+    for (const maxKeypoints of [8192, 700]) {
+      const options = { resolutionPx: 1600, maxKeypoints };
+      const expected = await oneShotTiledFeatures(extractor, image, options);
+      const actual = await extractTiledFeatures(extractor, image, options);
+      assert.ok(expected.count === maxKeypoints, `${expected.count} keypoints`);
+      assert.equal(actual.count, expected.count);
+      assert.ok(sameBits(actual.keypoints, expected.keypoints), 'keypoints');
+      assert.ok(sameBits(actual.scores, expected.scores), 'scores');
+      assert.ok(sameBits(actual.descriptors, expected.descriptors), 'descriptors');
+    }
   });
 });

@@ -10,7 +10,7 @@
 import type { RunContext } from '../core/context.ts';
 import { InputError } from '../core/errors.ts';
 import { createImage, type Image } from '../core/image.ts';
-import type { LocalFeatures, XFeatExtractor } from './xfeat.ts';
+import { rankPositiveScores, type DetectedKeypoints, type LocalFeatures, type XFeatExtractor } from './xfeat.ts';
 
 export interface TiledExtractionOptions {
   /** Long side (pixels) of the image as the network sees it; never above the image's own. */
@@ -118,7 +118,8 @@ export async function extractMultiResolutionFeatures(
 
 /**
  * Features of every tile, merged in original-image pixels, best scores first, at most `maxKeypoints` in all.
- * Each tile keeps up to the extractor's own cap before the merge.
+ * Each tile keeps up to the extractor's own cap before the merge. Tiles are detected first and described after
+ * the merge, so only the keypoints that are kept are sampled for descriptors (the values are those of extract).
  */
 export async function extractTiledFeatures(
   extractor: XFeatExtractor, image: Image<Uint8Array>, options: TiledExtractionOptions & { readonly maxKeypoints: number },
@@ -126,31 +127,42 @@ export async function extractTiledFeatures(
 ): Promise<LocalFeatures> {
   const tiles = featureTiles(image.width, image.height, extractor.inputWidth, extractor.inputHeight, options.resolutionPx);
   if (tiles.length === 1) return extractor.extract(image, context);
-  const parts: Array<{ features: LocalFeatures; tile: FeatureTile; keep: number[] }> = [];
+  const parts: Array<{ detected: DetectedKeypoints; tile: FeatureTile; keep: number[] }> = [];
   for (const [index, tile] of tiles.entries()) {
-    const features = await extractor.extract(cropImage(image, tile), context);
+    const detected = await extractor.detect(cropImage(image, tile), context);
     const keep: number[] = [];
-    for (let i = 0; i < features.count; i++) {
-      if (owningTile(tiles, features.keypoints[2 * i]! + tile.x, features.keypoints[2 * i + 1]! + tile.y) === index) keep.push(i);
+    for (let i = 0; i < detected.count; i++) {
+      if (owningTile(tiles, detected.keypoints[2 * i]! + tile.x, detected.keypoints[2 * i + 1]! + tile.y) === index) keep.push(i);
     }
-    parts.push({ features, tile, keep });
+    parts.push({ detected, tile, keep });
   }
-  const dim = parts[0]!.features.descriptorSize;
-  const all: Array<{ part: number; i: number; score: number }> = [];
-  parts.forEach((p, part) => { for (const i of p.keep) all.push({ part, i, score: p.features.scores[i]! }); });
-  // Best first; ties keep tile then keypoint order, so the result does not depend on the sort.
-  all.sort((a, b) => b.score - a.score || a.part - b.part || a.i - b.i);
-  const count = Math.min(all.length, options.maxKeypoints);
+  const dim = parts[0]!.detected.descriptorSize;
+  // The owned keypoints in tile then keypoint order; ranked best first with ties in that order, so the result
+  // does not depend on the sort (every kept score is positive).
+  const owners: Array<{ part: number; i: number }> = [];
+  parts.forEach((p, part) => { for (const i of p.keep) owners.push({ part, i }); });
+  const ownedScores = Float32Array.from(owners, ({ part, i }) => parts[part]!.detected.scores[i]!);
+  const ranked = rankPositiveScores(ownedScores, options.maxKeypoints);
+  const count = ranked.length;
   const keypoints = new Float32Array(2 * count);
   const scores = new Float32Array(count);
-  const descriptors = new Float32Array(count * dim);
+  // Per tile: the kept keypoints' indices there and their ranks in the merged set.
+  const chosen = parts.map(() => ({ indices: [] as number[], ranks: [] as number[] }));
   for (let m = 0; m < count; m++) {
-    const { part, i, score } = all[m]!;
-    const { features, tile } = parts[part]!;
-    keypoints[2 * m] = features.keypoints[2 * i]! + tile.x;
-    keypoints[2 * m + 1] = features.keypoints[2 * i + 1]! + tile.y;
-    scores[m] = score;
-    descriptors.set(features.descriptors.subarray(i * dim, (i + 1) * dim), m * dim);
+    const { part, i } = owners[ranked[m]!]!;
+    const { detected, tile } = parts[part]!;
+    keypoints[2 * m] = detected.keypoints[2 * i]! + tile.x;
+    keypoints[2 * m + 1] = detected.keypoints[2 * i + 1]! + tile.y;
+    scores[m] = detected.scores[i]!;
+    chosen[part]!.indices.push(i);
+    chosen[part]!.ranks.push(m);
   }
+  const descriptors = new Float32Array(count * dim);
+  parts.forEach(({ detected }, part) => {
+    const { indices, ranks } = chosen[part]!;
+    if (indices.length === 0) return;
+    const described = detected.describe(Int32Array.from(indices));
+    ranks.forEach((m, j) => descriptors.set(described.subarray(j * dim, (j + 1) * dim), m * dim));
+  });
   return { width: image.width, height: image.height, count, keypoints, scores, descriptorSize: dim, descriptors };
 }

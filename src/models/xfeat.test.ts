@@ -20,7 +20,8 @@ import type { DescriptorMatches, MutualNearestMatcher } from './matcher-graph.ts
 import { cachePathFor } from './resolve.ts';
 import {
   createXFeatExtractor, cubicWeights, decodeXFeatOutputs, detectXFeatContract, gridSourceCoordinate, keypointHeatmap,
-  nonMaximumPeaks, sampleBicubicHwc, xfeatInputTensor, xfeatRawOutputs, type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
+  nonMaximumPeaks, normalizedDescriptorCells, rankPositiveScores, sampleBicubicHwc, xfeatInputTensor, xfeatRawOutputs,
+  type LocalFeatures, type XFeatExtractor, type XFeatRawOutputs,
 } from './xfeat.ts';
 
 // The models layer cannot import geometry's types; its structural copies must stay interchangeable with them.
@@ -244,6 +245,94 @@ describe('XFeat post-processing (closed-form cases)', () => {
   });
 });
 
+/** A deterministic pseudo-random sequence in [0, 1) (a 32-bit LCG), so the cases below are reproducible. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Bit-for-bit equality of two float arrays. */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+describe('XFeat post-processing shortcuts (exactly the plain computation)', () => {
+  it('a heatmap given the threshold zeroes only cells that cannot exceed it: the same values above it, the same peaks', () => {
+    // Cells with one strong kept channel (dustbin 0, the rest far below) at d = l - max around ln(threshold), where
+    // the skipping bound is tight, or around ln(threshold / (1 - threshold)), where the heat is the threshold;
+    // mixed with cells of random logits.
+    const gw = 12, gh = 10, cells = gw * gh;
+    const random = lcg(7);
+    for (const threshold of [0.05, 0.02, 0.3]) {
+      const logits = new Float32Array(65 * cells);
+      for (let cell = 0; cell < cells; cell++) {
+        if (cell % 4 === 0) {
+          for (let k = 0; k < 65; k++) logits[k * cells + cell] = (random() - 0.5) * 30;
+        } else {
+          for (let k = 0; k < 64; k++) logits[k * cells + cell] = -60;
+          logits[64 * cells + cell] = 0;
+          const d = cell % 4 === 3 ? Math.log(threshold / (1 - threshold)) + (random() - 0.5) * 1e-6 : Math.log(threshold) + (random() - 0.5) * (cell % 4 === 1 ? 1e-5 : 0.2);
+          logits[Math.floor(random() * 64) * cells + cell] = d;
+        }
+      }
+      const full = keypointHeatmap(logits, gw, gh);
+      const skipped = keypointHeatmap(logits, gw, gh, threshold);
+      const above = Math.fround(threshold);
+      let zeroed = 0;
+      for (let i = 0; i < full.length; i++) {
+        if (full[i]! > above) assert.equal(skipped[i], full[i], `pixel ${i}`);
+        else assert.ok(skipped[i] === full[i] || skipped[i] === 0, `pixel ${i}`);
+        if (skipped[i] !== full[i]) zeroed++;
+      }
+      assert.ok(zeroed > 0, 'some cells skipped');
+      for (const kernel of [1, 3, 5]) {
+        const peaks = nonMaximumPeaks(full, gw * 8, gh * 8, kernel, threshold);
+        assert.ok(peaks.length > 10, `${peaks.length} peaks`);
+        assert.deepEqual(nonMaximumPeaks(skipped, gw * 8, gh * 8, kernel, threshold), peaks);
+      }
+    }
+    // No threshold, or one at or below 0: every cell computed.
+    const logits = Float32Array.from({ length: 65 * 6 }, () => -20);
+    assert.ok(sameBits(keypointHeatmap(logits, 3, 2, 0), keypointHeatmap(logits, 3, 2)));
+    assert.ok(keypointHeatmap(logits, 3, 2, -1).every((v) => v === Math.fround(1 / 65)));
+  });
+
+  it('ranking keeps the positive scores best first, ties in index order, at most the limit (a stable sort)', () => {
+    const random = lcg(3);
+    const scores = Float32Array.from({ length: 500 }, () => [0, -0.25, 0.5, 0.125][Math.floor(random() * 4)]! * (random() < 0.5 ? 1 : random()));
+    scores[17] = Number.POSITIVE_INFINITY;
+    const reference = Array.from(scores.keys()).sort((p, q) => scores[q]! - scores[p]! || p - q).filter((n) => scores[n]! > 0);
+    assert.deepEqual(Array.from(rankPositiveScores(scores, 1000)), reference);
+    assert.deepEqual(Array.from(rankPositiveScores(scores, 40)), reference.slice(0, 40));
+    assert.deepEqual(Array.from(rankPositiveScores(Float32Array.of(0, -1), 5)), []);
+    // Beyond 2^22 scores (no room to pack the index), a comparator sort gives the same order.
+    const many = new Float32Array(2 ** 22 + 5);
+    many.set([0.5, 0.25, 0.5, 1, 0.25], 2 ** 22 - 2);
+    many[3] = 0.25;
+    assert.deepEqual(Array.from(rankPositiveScores(many, 4)), [2 ** 22 + 1, 2 ** 22 - 2, 2 ** 22, 3]);
+  });
+
+  it('descriptor cells: each cell L2-normalised in channel order, also when the cell count is not a multiple of 4', () => {
+    const random = lcg(11);
+    for (const [gw, gh, channels] of [[3, 3, 5], [4, 2, 64], [1, 1, 3]] as const) {
+      const cells = gw * gh;
+      const descriptors = Float32Array.from({ length: cells * channels }, () => random() - 0.5);
+      descriptors.fill(0, 0, 1); // a zero first channel of the first cell
+      const expected = new Float32Array(cells * channels);
+      for (let cell = 0; cell < cells; cell++) {
+        let sq = 0;
+        for (let c = 0; c < channels; c++) sq += descriptors[c * cells + cell]! ** 2;
+        for (let c = 0; c < channels; c++) expected[cell * channels + c] = descriptors[c * cells + cell]! / Math.max(Math.sqrt(sq), 1e-12) * 1;
+      }
+      const actual = normalizedDescriptorCells(descriptors, channels, gw, gh);
+      for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i]! - expected[i]!) < 1e-7, `${gw}x${gh}x${channels} value ${i}`);
+    }
+  });
+});
+
 function fakeSession(inputs: TensorInfo[], outputs: TensorInfo[]): Pick<ModelSession, 'modelPath' | 'inputs' | 'outputs'> {
   return { modelPath: '/models/x.onnx', inputs, outputs };
 }
@@ -319,6 +408,23 @@ describe('XFeat on the real 640x640 network', { skip: haveModels }, () => {
     t.diagnostic(`${a.count} / ${b.count} keypoints, ${matches.count} mutual matches, ${correct} at the true shift`);
     assert.ok(matches.count > 500, `${matches.count} matches`);
     assert.ok(correct >= 0.95 * matches.count, `${correct} of ${matches.count} at the true shift`);
+  });
+
+  it('detect then describe gives exactly what extract gives, for any subset of the keypoints in any order', { skip: existsSync(DTU_IMAGE) ? false : 'no DTU image' }, async () => {
+    const image = crop(await decodeImage({ path: DTU_IMAGE }), 500, 300, 640, 640);
+    const full = await extractor.extract(image);
+    const detected = await extractor.detect(image);
+    assert.ok(full.count > 1000);
+    assert.deepEqual([detected.width, detected.height, detected.count, detected.descriptorSize], [full.width, full.height, full.count, full.descriptorSize]);
+    assert.ok(sameBits(detected.keypoints, full.keypoints) && sameBits(detected.scores, full.scores));
+    const all = Int32Array.from({ length: full.count }, (_, i) => i);
+    assert.ok(sameBits(detected.describe(all), full.descriptors));
+    const dim = full.descriptorSize;
+    const some = Int32Array.of(full.count - 1, 0, 5, 5, 1234);
+    const described = detected.describe(some);
+    some.forEach((i, j) => assert.ok(sameBits(described.subarray(j * dim, (j + 1) * dim), full.descriptors.subarray(i * dim, (i + 1) * dim)), `keypoint ${i}`));
+    assert.equal(detected.describe(new Int32Array(0)).length, 0);
+    assert.throws(() => detected.describe(Int32Array.of(full.count)), InputError);
   });
 
   // XFeat's sparse keypoints sit on integer network pixels and jitter by a few pixels between views (the 1/8-resolution

@@ -67,11 +67,33 @@ export const XFEAT_DEFAULTS = Object.freeze({ maxKeypoints: 4096, detectionThres
 /** Ratio of network input pixels to keypoint-logit cells (the 8x8 pixel-shuffle). */
 export const XFEAT_CELL = 8;
 
+/**
+ * Keypoints and scores of one image, exactly as `extract` gives them, with the descriptors sampled only on
+ * request: a caller that keeps a few of them (the best of several tiles) pays the bicubic sampling for those only.
+ */
+export interface DetectedKeypoints {
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  /** x, y interleaved, original-image pixels (pixel centres at integers). */
+  readonly keypoints: Float32Array;
+  /** Detection score (heatmap x reliability), positive, descending. */
+  readonly scores: Float32Array;
+  readonly descriptorSize: number;
+  /**
+   * The L2-normalised descriptors of the keypoints at `indices` (into keypoints and scores), in that order:
+   * indices.length * descriptorSize values, the same as `extract` gives those keypoints.
+   */
+  describe(indices: Int32Array): Float32Array;
+}
+
 export interface XFeatExtractor {
   /** The network input size every image is resized to. */
   readonly inputWidth: number;
   readonly inputHeight: number;
   extract(image: Image<Uint8Array>, context?: RunContext): Promise<LocalFeatures>;
+  /** The first phase of `extract`: keypoints and scores, descriptors on demand (see DetectedKeypoints). */
+  detect(image: Image<Uint8Array>, context?: RunContext): Promise<DetectedKeypoints>;
 }
 
 /** How an XFeat file's tensors are found: the input name, its size, and the three outputs by position. */
@@ -253,42 +275,62 @@ function unresizedInputTensor(image: Image<Uint8Array>): Float32Array {
 }
 
 /**
+ * How far (natural log) below its cell's maximum logit a channel must lie for keypointHeatmap to treat its heat as
+ * certainly not above a threshold: a margin far above Math.exp's and Math.log's sub-ulp errors.
+ */
+const HEAT_SKIP_MARGIN = 1e-6;
+
+/**
  * The full-resolution keypoint heatmap (gridWidth*8 x gridHeight*8): softmax over the 65 logits of each cell
  * (float64, stored as float32), dustbin dropped, channel r*8+c placed at row r, column c of the cell's block.
+ *
+ * With a `threshold`, a cell none of whose values can exceed it is left 0, without its 65 exps: such values can
+ * neither be nor suppress a peak of nonMaximumPeaks with that threshold (only larger values suppress), so the
+ * peaks and their heat are the same. A value is exp(l - max) / sum with sum >= 1 (the maximum's own term is
+ * exp(0) = 1, the others are >= 0), so it is at most exp(l - max); when every kept logit lies more than
+ * ln(threshold) + HEAT_SKIP_MARGIN below the maximum, that exp is below the float32 threshold and so is the
+ * rounded value. Without a threshold every cell is computed.
  */
-export function keypointHeatmap(logits: Float32Array, gridWidth: number, gridHeight: number): Float32Array {
+export function keypointHeatmap(logits: Float32Array, gridWidth: number, gridHeight: number, threshold?: number): Float32Array {
   const cells = gridWidth * gridHeight;
   if (logits.length !== 65 * cells) throw new InputError(`keypoint logits: ${logits.length} values, expected 65 x ${gridHeight} x ${gridWidth}.`);
   const width = gridWidth * XFEAT_CELL;
-  // Channel-major passes over the contiguous NCHW planes: the per-cell max, then exp and the per-cell sum (the
-  // unnormalised exps are parked in a float64 copy), then the division into the shuffled positions.
-  const max = new Float64Array(cells).fill(Number.NEGATIVE_INFINITY);
-  for (let k = 0; k < 65; k++) {
-    const o = k * cells;
-    for (let cell = 0; cell < cells; cell++) {
-      const v = logits[o + cell]!;
-      if (v > max[cell]!) max[cell] = v;
-    }
-  }
-  const exps = new Float64Array(64 * cells);
-  const sum = new Float64Array(cells);
-  for (let k = 0; k < 65; k++) {
-    const o = k * cells;
-    for (let cell = 0; cell < cells; cell++) {
-      const e = Math.exp(logits[o + cell]! - max[cell]!);
-      sum[cell] = sum[cell]! + e;
-      if (k < 64) exps[o + cell] = e;
-    }
-  }
+  // ln of a non-positive threshold is NaN or -inf: then no cell is skipped.
+  const skipBelow = threshold === undefined ? Number.NEGATIVE_INFINITY : Math.log(Math.fround(threshold)) - HEAT_SKIP_MARGIN;
   const heat = new Float32Array(cells * 64);
-  for (let k = 0; k < 64; k++) {
-    const o = k * cells;
-    const offset = (k >> 3) * width + (k & 7);
-    for (let cy = 0; cy < gridHeight; cy++) {
-      const rowBase = cy * XFEAT_CELL * width + offset;
-      for (let cx = 0; cx < gridWidth; cx++) {
-        const cell = cy * gridWidth + cx;
-        heat[rowBase + cx * XFEAT_CELL] = exps[o + cell]! / sum[cell]!;
+  const exps = new Float64Array(64);
+  const dustbin = 64 * cells;
+  // Cell by cell: the 65 strided logits stay in cache between the max, the exps and the sum; exp dominates.
+  for (let cy = 0; cy < gridHeight; cy++) {
+    for (let cx = 0; cx < gridWidth; cx++) {
+      const cell = cy * gridWidth + cx;
+      // The maximum as a running `v > max` scan over channels 0..64 (NaNs ignored), kept channels first.
+      let keptMax = Number.NEGATIVE_INFINITY;
+      for (let p = cell; p < dustbin; p += cells) {
+        const v = logits[p]!;
+        keptMax = v > keptMax ? v : keptMax;
+      }
+      const dustbinLogit = logits[dustbin + cell]!;
+      const max = dustbinLogit > keptMax ? dustbinLogit : keptMax;
+      if (keptMax - max < skipBelow) continue;
+      // The sum adds channels 0..64 in order from 0, as softmax does.
+      let sum = 0;
+      for (let k = 0, p = cell; k < 64; k++, p += cells) {
+        const e = Math.exp(logits[p]! - max);
+        exps[k] = e;
+        sum += e;
+      }
+      sum += Math.exp(dustbinLogit - max);
+      // Channel r*8+c to row r, column c of the cell's block.
+      for (let k = 0, p = cy * XFEAT_CELL * width + cx * XFEAT_CELL; k < 64; k += XFEAT_CELL, p += width) {
+        heat[p] = exps[k]! / sum;
+        heat[p + 1] = exps[k + 1]! / sum;
+        heat[p + 2] = exps[k + 2]! / sum;
+        heat[p + 3] = exps[k + 3]! / sum;
+        heat[p + 4] = exps[k + 4]! / sum;
+        heat[p + 5] = exps[k + 5]! / sum;
+        heat[p + 6] = exps[k + 6]! / sum;
+        heat[p + 7] = exps[k + 7]! / sum;
       }
     }
   }
@@ -308,8 +350,11 @@ export function nonMaximumPeaks(heat: Float32Array, width: number, height: numbe
     const y0 = Math.max(0, y - r);
     const y1 = Math.min(height - 1, y + r);
     for (let x = 0; x < width; x++) {
-      const v = heat[y * width + x]!;
+      const p = y * width + x;
+      const v = heat[p]!;
       if (!(v > above)) continue;
+      // A larger direct neighbour in the row rejects most non-maxima before the whole window is read.
+      if (r > 0 && ((x > 0 && heat[p - 1]! > v) || (x + 1 < width && heat[p + 1]! > v))) continue;
       const x0 = Math.max(0, x - r);
       const x1 = Math.min(width - 1, x + r);
       let isMax = true;
@@ -322,7 +367,7 @@ export function nonMaximumPeaks(heat: Float32Array, width: number, height: numbe
           }
         }
       }
-      if (isMax) peaks.push(y * width + x);
+      if (isMax) peaks.push(p);
     }
   }
   return Int32Array.from(peaks);
@@ -424,29 +469,183 @@ export function sampleBicubicHwc(
       weights[j * 4 + i] = inside ? wx[i]! * wy[j]! : 0;
     }
   }
+  // The 16 taps held in locals, so that each channel's sum is one expression over registers; it adds the terms
+  // from 0 in tap order, exactly as a running sum over t = 0..15 would.
+  const o0 = offsets[0]!, o1 = offsets[1]!, o2 = offsets[2]!, o3 = offsets[3]!, o4 = offsets[4]!, o5 = offsets[5]!;
+  const o6 = offsets[6]!, o7 = offsets[7]!, o8 = offsets[8]!, o9 = offsets[9]!, o10 = offsets[10]!, o11 = offsets[11]!;
+  const o12 = offsets[12]!, o13 = offsets[13]!, o14 = offsets[14]!, o15 = offsets[15]!;
+  const w0 = weights[0]!, w1 = weights[1]!, w2 = weights[2]!, w3 = weights[3]!, w4 = weights[4]!, w5 = weights[5]!;
+  const w6 = weights[6]!, w7 = weights[7]!, w8 = weights[8]!, w9 = weights[9]!, w10 = weights[10]!, w11 = weights[11]!;
+  const w12 = weights[12]!, w13 = weights[13]!, w14 = weights[14]!, w15 = weights[15]!;
   for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let t = 0; t < 16; t++) sum += weights[t]! * map[offsets[t]! + c]!;
-    out[c] = sum;
+    out[c] = 0 + w0 * map[o0 + c]! + w1 * map[o1 + c]! + w2 * map[o2 + c]! + w3 * map[o3 + c]!
+      + w4 * map[o4 + c]! + w5 * map[o5 + c]! + w6 * map[o6 + c]! + w7 * map[o7 + c]!
+      + w8 * map[o8 + c]! + w9 * map[o9 + c]! + w10 * map[o10 + c]! + w11 * map[o11 + c]!
+      + w12 * map[o12 + c]! + w13 * map[o13 + c]! + w14 * map[o14 + c]! + w15 * map[o15 + c]!;
   }
   return out;
+}
+
+/** The L2 normalisation factor of a sum of squares (torch F.normalize, eps 1e-12). */
+function inverseNorm(sumOfSquares: number): number {
+  return 1 / Math.max(Math.sqrt(sumOfSquares), 1e-12);
 }
 
 /** NCHW dense descriptors -> channels-last, each cell L2-normalised (torch F.normalize, eps 1e-12). */
 export function normalizedDescriptorCells(descriptors: Float32Array, channels: number, gridWidth: number, gridHeight: number): Float32Array {
   const cells = gridWidth * gridHeight;
   const out = new Float32Array(cells * channels);
-  for (let cell = 0; cell < cells; cell++) {
+  // Four neighbouring cells at a time: each strided read of a channel plane then serves four cells. Each cell's
+  // sum of squares still adds its channels in order.
+  let cell = 0;
+  for (; cell + 4 <= cells; cell += 4) {
+    let sq0 = 0, sq1 = 0, sq2 = 0, sq3 = 0;
+    for (let c = 0, p = cell; c < channels; c++, p += cells) {
+      const v0 = descriptors[p]!, v1 = descriptors[p + 1]!, v2 = descriptors[p + 2]!, v3 = descriptors[p + 3]!;
+      sq0 += v0 * v0;
+      sq1 += v1 * v1;
+      sq2 += v2 * v2;
+      sq3 += v3 * v3;
+    }
+    const inv0 = inverseNorm(sq0), inv1 = inverseNorm(sq1), inv2 = inverseNorm(sq2), inv3 = inverseNorm(sq3);
+    const o = cell * channels;
+    for (let c = 0, p = cell; c < channels; c++, p += cells) {
+      out[o + c] = descriptors[p]! * inv0;
+      out[o + channels + c] = descriptors[p + 1]! * inv1;
+      out[o + 2 * channels + c] = descriptors[p + 2]! * inv2;
+      out[o + 3 * channels + c] = descriptors[p + 3]! * inv3;
+    }
+  }
+  for (; cell < cells; cell++) {
     let sq = 0;
     for (let c = 0; c < channels; c++) {
       const v = descriptors[c * cells + cell]!;
       sq += v * v;
     }
-    const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    const o = cell * channels;
-    for (let c = 0; c < channels; c++) out[o + c] = descriptors[c * cells + cell]! * inv;
+    const inv = inverseNorm(sq);
+    for (let c = 0; c < channels; c++) out[cell * channels + c] = descriptors[c * cells + cell]! * inv;
   }
   return out;
+}
+
+/** Keypoints and scores of one image before descriptors (steps 3-6 of the file header, less the sampling of M). */
+export interface XFeatKeypoints {
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  /** x, y interleaved, original-image pixels (pixel centres at integers). */
+  readonly keypoints: Float32Array;
+  /** Detection score (heatmap x reliability), positive, descending. */
+  readonly scores: Float32Array;
+  /** Each keypoint's pixel on the network input, as a raster index y * W + x. */
+  readonly networkPixels: Int32Array;
+}
+
+/** Peak counts up to which rankPositiveScores packs score and index into one float64 key (2^22). */
+const PACKED_INDEX_LIMIT = 4194304;
+
+/**
+ * Indices of the positive scores, best first, equal scores in index order, at most `limit` of them: the first
+ * entries of a stable descending sort, less the non-positive scores, which sort after every positive one.
+ */
+export function rankPositiveScores(scores: Float32Array, limit: number): Int32Array {
+  const count = scores.length;
+  if (count >= PACKED_INDEX_LIMIT) {
+    const positive = Array.from({ length: count }, (_, n) => n).filter((n) => scores[n]! > 0);
+    return Int32Array.from(positive.sort((p, q) => scores[q]! - scores[p]! || p - q).slice(0, limit));
+  }
+  // A positive float32's bit pattern orders as its value: (bits descending, index ascending) packed into one
+  // exact integer key below 2^53 sorts natively, without a comparator call per comparison.
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, count);
+  const keys = new Float64Array(count);
+  let positives = 0;
+  for (let n = 0; n < count; n++) {
+    if (scores[n]! > 0) keys[positives++] = (0x7f800000 - bits[n]!) * PACKED_INDEX_LIMIT + n;
+  }
+  const sorted = keys.subarray(0, positives).sort();
+  const ranked = new Int32Array(Math.min(positives, limit));
+  for (let m = 0; m < ranked.length; m++) ranked[m] = sorted[m]! % PACKED_INDEX_LIMIT;
+  return ranked;
+}
+
+/**
+ * Steps 3-6 of the file header without the descriptors: raw network outputs -> the kept keypoints in an image of
+ * imageWidth x imageHeight, their scores and network pixels (for describeXFeatKeypoints). Pure.
+ */
+export function detectXFeatKeypoints(
+  raw: XFeatRawOutputs,
+  image: { readonly width: number; readonly height: number },
+  options: XFeatOptions = {},
+): XFeatKeypoints {
+  const { maxKeypoints, detectionThreshold, nmsKernel } = resolveOptions(options);
+  const { gridWidth: gw, gridHeight: gh, descriptorSize: dim } = raw;
+  const W = gw * XFEAT_CELL;
+  const H = gh * XFEAT_CELL;
+  if (raw.descriptors.length !== dim * gw * gh || raw.reliability.length !== gw * gh) {
+    throw new InputError(`XFeat raw outputs do not match a ${gw}x${gh} grid with ${dim}-D descriptors.`);
+  }
+  // The heatmap may leave cells that cannot exceed the threshold at 0: nearest sampling below reads each peak's
+  // own pixel (source x W / (W - 1) - 0.5 rounds to x, or past the last column), which NMS found above it.
+  const heat = keypointHeatmap(raw.keypointLogits, gw, gh, detectionThreshold);
+  const peaks = nonMaximumPeaks(heat, W, H, nmsKernel, detectionThreshold);
+
+  const count = peaks.length;
+  const scores = new Float32Array(count); // the float32 score is what is ranked and returned
+  for (let n = 0; n < count; n++) {
+    const x = peaks[n]! % W;
+    const y = (peaks[n]! - x) / W;
+    const heatValue = sampleNearest(heat, W, H, gridSourceCoordinate(x, W, W), gridSourceCoordinate(y, H, H));
+    const reliability = sampleBilinear(raw.reliability, gw, gh, gridSourceCoordinate(x, W, gw), gridSourceCoordinate(y, H, gh));
+    scores[n] = heatValue * reliability;
+  }
+  const kept = rankPositiveScores(scores, maxKeypoints);
+  const k = kept.length;
+  const keypoints = new Float32Array(2 * k);
+  const outScores = new Float32Array(k);
+  const networkPixels = new Int32Array(k);
+  const sx = image.width / W;
+  const sy = image.height / H;
+  for (let m = 0; m < k; m++) {
+    const n = kept[m]!;
+    const x = peaks[n]! % W;
+    const y = (peaks[n]! - x) / W;
+    keypoints[2 * m] = (x + 0.5) * sx - 0.5;
+    keypoints[2 * m + 1] = (y + 0.5) * sy - 0.5;
+    outScores[m] = scores[n]!;
+    networkPixels[m] = peaks[n]!;
+  }
+  return { width: image.width, height: image.height, count: k, keypoints, scores: outScores, networkPixels };
+}
+
+/**
+ * The descriptors (step 5) at the given network pixels (raster indices y * W + x): M's normalised cells sampled
+ * bicubically, then L2-normalised; pixels.length * descriptorSize values. `cells` (normalizedDescriptorCells
+ * of raw) can be passed in when several calls share it.
+ */
+export function describeXFeatKeypoints(
+  raw: XFeatRawOutputs, networkPixels: Int32Array,
+  cells: Float32Array = normalizedDescriptorCells(raw.descriptors, raw.descriptorSize, raw.gridWidth, raw.gridHeight),
+): Float32Array {
+  const { gridWidth: gw, gridHeight: gh, descriptorSize: dim } = raw;
+  const W = gw * XFEAT_CELL;
+  const H = gh * XFEAT_CELL;
+  if (cells.length !== dim * gw * gh) throw new InputError(`XFeat descriptor cells do not match a ${gw}x${gh} grid with ${dim}-D descriptors.`);
+  const k = networkPixels.length;
+  const descriptors = new Float32Array(k * dim);
+  const acc = new Float64Array(dim);
+  const scratch = createBicubicScratch();
+  for (let m = 0; m < k; m++) {
+    const pixel = networkPixels[m]!;
+    if (!(pixel >= 0 && pixel < W * H)) throw new InputError(`network pixel ${pixel} is outside the ${W}x${H} input.`);
+    const x = pixel % W;
+    const y = (pixel - x) / W;
+    sampleBicubicHwc(cells, gw, gh, dim, gridSourceCoordinate(x, W, gw), gridSourceCoordinate(y, H, gh), acc, scratch);
+    let sq = 0;
+    for (let c = 0; c < dim; c++) sq += acc[c]! * acc[c]!;
+    const inv = inverseNorm(sq);
+    for (let c = 0; c < dim; c++) descriptors[m * dim + c] = acc[c]! * inv;
+  }
+  return descriptors;
 }
 
 /**
@@ -458,57 +657,20 @@ export function decodeXFeatOutputs(
   image: { readonly width: number; readonly height: number },
   options: XFeatOptions = {},
 ): LocalFeatures {
-  const { maxKeypoints, detectionThreshold, nmsKernel } = resolveOptions(options);
-  const { gridWidth: gw, gridHeight: gh, descriptorSize: dim } = raw;
-  const W = gw * XFEAT_CELL;
-  const H = gh * XFEAT_CELL;
-  if (raw.descriptors.length !== dim * gw * gh || raw.reliability.length !== gw * gh) {
-    throw new InputError(`XFeat raw outputs do not match a ${gw}x${gh} grid with ${dim}-D descriptors.`);
-  }
-  const heat = keypointHeatmap(raw.keypointLogits, gw, gh);
-  const peaks = nonMaximumPeaks(heat, W, H, nmsKernel, detectionThreshold);
+  const { width, height, count, keypoints, scores, networkPixels } = detectXFeatKeypoints(raw, image, options);
+  const descriptors = describeXFeatKeypoints(raw, networkPixels);
+  return { width, height, count, keypoints, scores, descriptorSize: raw.descriptorSize, descriptors };
+}
 
-  const count = peaks.length;
-  const scores = new Float64Array(count);
-  for (let n = 0; n < count; n++) {
-    const x = peaks[n]! % W;
-    const y = (peaks[n]! - x) / W;
-    const heatValue = sampleNearest(heat, W, H, gridSourceCoordinate(x, W, W), gridSourceCoordinate(y, H, H));
-    const reliability = sampleBilinear(raw.reliability, gw, gh, gridSourceCoordinate(x, W, gw), gridSourceCoordinate(y, H, gh));
-    scores[n] = Math.fround(heatValue * reliability); // the float32 score is what is sorted and returned
+/** The entries of `values` at `indices`, each checked to lie in range. */
+function pickIndices(values: Int32Array, indices: Int32Array): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let m = 0; m < indices.length; m++) {
+    const i = indices[m]!;
+    if (!(i >= 0 && i < values.length)) throw new InputError(`keypoint index ${i} is outside 0..${values.length - 1}.`);
+    out[m] = values[i]!;
   }
-  // Best first; equal scores keep raster order (a stable order, so results do not depend on the sort).
-  const order = Array.from({ length: count }, (_, n) => n).sort((p, q) => scores[q]! - scores[p]! || p - q);
-  const kept = order.slice(0, maxKeypoints).filter((n) => scores[n]! > 0);
-
-  const cells = normalizedDescriptorCells(raw.descriptors, dim, gw, gh);
-  const k = kept.length;
-  const keypoints = new Float32Array(2 * k);
-  const outScores = new Float32Array(k);
-  const descriptors = new Float32Array(k * dim);
-  const acc = new Float64Array(dim);
-  const scratch = createBicubicScratch();
-  const sx = image.width / W;
-  const sy = image.height / H;
-  // Visit the keypoints in raster order (peaks are raster-sorted, so by n) so that neighbouring descriptor cells
-  // stay in cache; each result goes to its rank m.
-  const rankOf = new Int32Array(count).fill(-1);
-  kept.forEach((n, m) => { rankOf[n] = m; });
-  for (let n = 0; n < count; n++) {
-    const m = rankOf[n]!;
-    if (m < 0) continue;
-    const x = peaks[n]! % W;
-    const y = (peaks[n]! - x) / W;
-    sampleBicubicHwc(cells, gw, gh, dim, gridSourceCoordinate(x, W, gw), gridSourceCoordinate(y, H, gh), acc, scratch);
-    let sq = 0;
-    for (let c = 0; c < dim; c++) sq += acc[c]! * acc[c]!;
-    const inv = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    for (let c = 0; c < dim; c++) descriptors[m * dim + c] = acc[c]! * inv;
-    keypoints[2 * m] = (x + 0.5) * sx - 0.5;
-    keypoints[2 * m + 1] = (y + 0.5) * sy - 0.5;
-    outScores[m] = scores[n]!;
-  }
-  return { width: image.width, height: image.height, count: k, keypoints, scores: outScores, descriptorSize: dim, descriptors };
+  return out;
 }
 
 /** An extractor over an opened XFeat session (see the file header for what it computes). */
@@ -516,15 +678,29 @@ export function createXFeatExtractor(session: ModelSession, options: XFeatOption
   resolveOptions(options); // validate early
   const contract = detectXFeatContract(session, options.inputSize);
   const { inputWidth, inputHeight } = contract;
+  const runNetwork = async (image: Image<Uint8Array>, context: RunContext): Promise<XFeatRawOutputs> => {
+    throwIfAborted(context.signal);
+    const input = xfeatInputTensor(image, inputWidth, inputHeight);
+    const outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [1, 3, inputHeight, inputWidth], data: input } }, context);
+    return xfeatRawOutputs(outputs, contract, session.modelPath);
+  };
   return {
     inputWidth,
     inputHeight,
     async extract(image: Image<Uint8Array>, context: RunContext = {}): Promise<LocalFeatures> {
-      throwIfAborted(context.signal);
-      const input = xfeatInputTensor(image, inputWidth, inputHeight);
-      const outputs = await session.run({ [contract.inputName]: { dtype: 'float32', dims: [1, 3, inputHeight, inputWidth], data: input } }, context);
-      const raw = xfeatRawOutputs(outputs, contract, session.modelPath);
-      return decodeXFeatOutputs(raw, image, options);
+      return decodeXFeatOutputs(await runNetwork(image, context), image, options);
+    },
+    async detect(image: Image<Uint8Array>, context: RunContext = {}): Promise<DetectedKeypoints> {
+      const raw = await runNetwork(image, context);
+      const { width, height, count, keypoints, scores, networkPixels } = detectXFeatKeypoints(raw, image, options);
+      let cells: Float32Array | undefined; // normalised on the first request, shared by later ones
+      return {
+        width, height, count, keypoints, scores, descriptorSize: raw.descriptorSize,
+        describe(indices: Int32Array): Float32Array {
+          cells ??= normalizedDescriptorCells(raw.descriptors, raw.descriptorSize, raw.gridWidth, raw.gridHeight);
+          return describeXFeatKeypoints(raw, pickIndices(networkPixels, indices), cells);
+        },
+      };
     },
   };
 }
