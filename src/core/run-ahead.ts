@@ -16,11 +16,9 @@ export async function* runAhead<T>(count: number, ahead: number, produce: (index
     }
   };
   for (let index = 0; index < count; index++) {
-    startUpTo(index);
+    startUpTo(index + ahead);
     const promise = started.get(index)!;
     started.delete(index);
-    const value = await promise;
-    startUpTo(index + ahead);
-    yield value;
+    yield await promise;
   }
 }

@@ -9,8 +9,12 @@
  */
 import type { RunContext } from '../core/context.ts';
 import { InputError } from '../core/errors.ts';
+import { runAhead } from '../core/run-ahead.ts';
 import { createImage, type Image } from '../core/image.ts';
 import { rankPositiveScores, type DetectedKeypoints, type LocalFeatures, type XFeatExtractor } from './xfeat.ts';
+
+/** Tiles sent to the network ahead of the one being decoded. */
+const TILES_AHEAD = 1;
 
 export interface TiledExtractionOptions {
   /** Long side (pixels) of the image as the network sees it; never above the image's own. */
@@ -128,13 +132,17 @@ export async function extractTiledFeatures(
   const tiles = featureTiles(image.width, image.height, extractor.inputWidth, extractor.inputHeight, options.resolutionPx);
   if (tiles.length === 1) return extractor.extract(image, context);
   const parts: Array<{ detected: DetectedKeypoints; tile: FeatureTile; keep: number[] }> = [];
-  for (const [index, tile] of tiles.entries()) {
-    const detected = await extractor.detect(cropImage(image, tile), context);
+  // The next tiles go to the network (in the inference worker, when the backend has one) while this one is decoded.
+  const detections = runAhead(tiles.length, TILES_AHEAD, (index) => extractor.detect(cropImage(image, tiles[index]!), context));
+  let index = 0;
+  for await (const detected of detections) {
+    const tile = tiles[index]!;
     const keep: number[] = [];
     for (let i = 0; i < detected.count; i++) {
       if (owningTile(tiles, detected.keypoints[2 * i]! + tile.x, detected.keypoints[2 * i + 1]! + tile.y) === index) keep.push(i);
     }
     parts.push({ detected, tile, keep });
+    index++;
   }
   const dim = parts[0]!.detected.descriptorSize;
   // The owned keypoints in tile then keypoint order; ranked best first with ties in that order, so the result
