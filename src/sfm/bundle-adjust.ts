@@ -153,12 +153,10 @@ interface SchurEntries {
   /** Position of the entry's observation in its point's list, to tell two observations sharing a parameter apart. */
   readonly observation: Uint32Array;
   /**
-   * Per point (CSR), its entries whose parameter another of its entries has too (a shared focal seen twice, a
-   * camera that observes the point twice), as positions within the point's entries, ascending; 1 per entry in
-   * `sharesParam`. Only these make one cell of the reduced system receive two terms from one point.
+   * 1 when another entry of the same point has the same parameter (a shared focal seen twice, a camera that
+   * observes the point twice): only such entries make one cell of the reduced system receive two terms from
+   * one point.
    */
-  readonly sharingStart: Uint32Array;
-  readonly sharingEntries: Uint32Array;
   readonly sharesParam: Uint8Array;
   /** The most entries of one point. */
   readonly maxPerPoint: number;
@@ -271,18 +269,13 @@ function buildSchurEntries(
   }
   const sharesParam = new Uint8Array(numEntries);
   const uses = new Uint32Array(numReduced);
-  const sharingStart = new Uint32Array(numPoints + 1);
-  const sharing: number[] = [];
   for (let p = 0; p < numPoints; p++) {
     const first = pointEntryStart[p]!, end = pointEntryStart[p + 1]!;
     for (let f = first; f < end; f++) uses[param[f]!]!++;
-    for (let f = first; f < end; f++) {
-      if (uses[param[f]!]! > 1) { sharesParam[f] = 1; sharing.push(f - first); }
-    }
+    for (let f = first; f < end; f++) if (uses[param[f]!]! > 1) sharesParam[f] = 1;
     for (let f = first; f < end; f++) uses[param[f]!] = 0;
-    sharingStart[p + 1] = sharing.length;
   }
-  return { pointEntryStart, param, coupling, observation, sharingStart, sharingEntries: Uint32Array.from(sharing), sharesParam, maxPerPoint };
+  return { pointEntryStart, param, coupling, observation, sharesParam, maxPerPoint };
 }
 
 function centreOf(pose: RigidPose): [number, number, number] {
@@ -504,28 +497,38 @@ function linearize(
 }
 
 /**
- * Per-point workspace of the Schur complement: each entry's row of T = W V^-1 and of W, and separately those of
- * the entries that share no parameter (when some do).
+ * Per-point workspace of the Schur complement: the rows of T = W V^-1 and of W of the point's entries, split into
+ * those whose parameter is their own (distinct) and those that share one, each list in entry order.
  */
 interface SolveScratch {
   readonly reduced: Float64Array;
   readonly pointInverse: Float64Array;
-  readonly entryT: Float64Array;
-  readonly entryW: Float64Array;
-  readonly distinctParam: Int32Array;
-  readonly distinctT: Float64Array;
-  readonly distinctW: Float64Array;
+  readonly distinct: EntryRows;
+  readonly sharing: EntryRows;
+}
+
+interface EntryRows {
+  readonly param: Int32Array;
+  readonly t: Float64Array;
+  readonly w: Float64Array;
+  /** Sharing entries only: the entry's observation, and how many distinct entries come before it. */
+  readonly observation: Uint32Array;
+  readonly distinctBefore: Uint32Array;
+}
+
+function allocateEntryRows(capacity: number): EntryRows {
+  return {
+    param: new Int32Array(capacity), t: new Float64Array(3 * capacity), w: new Float64Array(3 * capacity),
+    observation: new Uint32Array(capacity), distinctBefore: new Uint32Array(capacity),
+  };
 }
 
 function allocateSolveScratch(numReduced: number, numPoints: number, maxEntriesPerPoint: number): SolveScratch {
   return {
     reduced: new Float64Array(numReduced * numReduced),
     pointInverse: new Float64Array(9 * numPoints),
-    entryT: new Float64Array(3 * maxEntriesPerPoint),
-    entryW: new Float64Array(3 * maxEntriesPerPoint),
-    distinctParam: new Int32Array(maxEntriesPerPoint),
-    distinctT: new Float64Array(3 * maxEntriesPerPoint),
-    distinctW: new Float64Array(3 * maxEntriesPerPoint),
+    distinct: allocateEntryRows(maxEntriesPerPoint),
+    sharing: allocateEntryRows(maxEntriesPerPoint),
   };
 }
 
@@ -540,8 +543,7 @@ function solveDamped(
   scratch: SolveScratch,
 ): number | null {
   const n = layout.numReduced;
-  const schur = layout.schur;
-  const { pointEntryStart, param: entryParam, coupling: entryCoupling, sharingStart, sharesParam } = schur;
+  const { pointEntryStart, param: entryParam, coupling: entryCoupling, observation: entryObservation, sharesParam } = layout.schur;
   const { pointHessian: V, pointGradient: gp, coupling: W } = lin;
   const S = scratch.reduced;
   S.set(reducedBase);
@@ -552,43 +554,39 @@ function solveDamped(
     rhs[i] = -reducedGradient[i]!;
   }
   const Vinv = scratch.pointInverse;
-  const { entryT, entryW, distinctParam, distinctT, distinctW } = scratch;
+  const { distinct, sharing } = scratch;
   const numPoints = layout.pointVariable.length;
   for (let p = 0; p < numPoints; p++) {
     if (!layout.pointVariable[p]) continue;
     if (!invertDampedPointBlock(V, p, lambda, Vinv)) return null;
     const o = 9 * p;
     const i00 = Vinv[o]!, i01 = Vinv[o + 1]!, i02 = Vinv[o + 2]!, i11 = Vinv[o + 4]!, i12 = Vinv[o + 5]!, i22 = Vinv[o + 8]!;
-    const start = pointEntryStart[p]!, count = pointEntryStart[p + 1]! - start;
-    const sharing = sharingStart[p + 1]! > sharingStart[p]!;
+    const start = pointEntryStart[p]!, end = pointEntryStart[p + 1]!;
     const g0 = gp[3 * p]!, g1 = gp[3 * p + 1]!, g2 = gp[3 * p + 2]!;
     // Each entry's row of T = W V^-1 (V^-1 is symmetric), and its share of the reduced right-hand side.
-    let numDistinct = 0;
-    for (let e = 0; e < count; e++) {
-      const wo = entryCoupling[start + e]!;
+    let numDistinct = 0, numSharing = 0;
+    for (let e = start; e < end; e++) {
+      const wo = entryCoupling[e]!;
       const w0 = W[wo]!, w1 = W[wo + 1]!, w2 = W[wo + 2]!;
       const t0 = w0 * i00 + w1 * i01 + w2 * i02;
       const t1 = w0 * i01 + w1 * i11 + w2 * i12;
       const t2 = w0 * i02 + w1 * i12 + w2 * i22;
-      rhs[entryParam[start + e]!]! += t0 * g0 + t1 * g1 + t2 * g2;
-      entryT[3 * e] = t0; entryT[3 * e + 1] = t1; entryT[3 * e + 2] = t2;
-      entryW[3 * e] = w0; entryW[3 * e + 1] = w1; entryW[3 * e + 2] = w2;
-      if (sharing && !sharesParam[start + e]) {
-        const d = numDistinct++;
-        distinctParam[d] = entryParam[start + e]!;
-        distinctT[3 * d] = t0; distinctT[3 * d + 1] = t1; distinctT[3 * d + 2] = t2;
-        distinctW[3 * d] = w0; distinctW[3 * d + 1] = w1; distinctW[3 * d + 2] = w2;
+      const ge = entryParam[e]!;
+      rhs[ge]! += t0 * g0 + t1 * g1 + t2 * g2;
+      let rows = distinct, k = numDistinct;
+      if (sharesParam[e]) {
+        rows = sharing; k = numSharing++;
+        sharing.observation[k] = entryObservation[e]!; sharing.distinctBefore[k] = numDistinct;
+      } else {
+        numDistinct++;
       }
+      rows.param[k] = ge;
+      rows.t[3 * k] = t0; rows.t[3 * k + 1] = t1; rows.t[3 * k + 2] = t2;
+      rows.w[3 * k] = w0; rows.w[3 * k + 1] = w1; rows.w[3 * k + 2] = w2;
     }
-    // S -= T W^T over the pairs of entries. The pairs of entries with parameters of their own each reach a cell
-    // no other pair of this point reaches, so their order is free; the pairs with a shared parameter follow in
-    // the order of the plain double loop, since their terms meet in common cells.
-    if (!sharing) {
-      subtractDistinctPairs(S, n, entryParam, start, entryT, entryW, count);
-    } else {
-      subtractDistinctPairs(S, n, distinctParam, 0, distinctT, distinctW, numDistinct);
-      subtractSharingPairs(S, n, schur, p, entryT, entryW);
-    }
+    // S -= T W^T over the pairs of entries, in three groups that reach disjoint cells.
+    subtractDistinctPairs(S, n, distinct, numDistinct);
+    if (numSharing > 0) subtractSharingPairs(S, n, distinct, numDistinct, sharing, numSharing);
   }
   if (!choleskySolveLower(S, rhs, n)) return null;
   backSubstitute(layout, lin, Vinv, rhs, pointStep);
@@ -612,19 +610,20 @@ function invertDampedPointBlock(V: Float64Array, p: number, lambda: number, inve
 }
 
 /**
- * S -= t_e . w_f into the lower triangle for every pair f <= e of `count` entries whose parameters
- * (param[offset + e]) are all different, so that every pair has a cell of its own. Two rows at a time: each w_f
- * is loaded once for both.
+ * S -= t_e . w_f into the lower triangle for every pair f <= e of a point's entries whose parameters are all
+ * different: every pair has a cell of its own, so their order is free. Two rows at a time: each w_f is loaded
+ * once for both.
  */
-function subtractDistinctPairs(S: Float64Array, n: number, param: Int32Array, offset: number, T: Float64Array, W: Float64Array, count: number): void {
+function subtractDistinctPairs(S: Float64Array, n: number, rows: EntryRows, count: number): void {
+  const { param, t: T, w: W } = rows;
   let e = 0;
   for (; e + 1 < count; e += 2) {
-    const ga = param[offset + e]!, gb = param[offset + e + 1]!;
+    const ga = param[e]!, gb = param[e + 1]!;
     const ta0 = T[3 * e]!, ta1 = T[3 * e + 1]!, ta2 = T[3 * e + 2]!;
     const tb0 = T[3 * e + 3]!, tb1 = T[3 * e + 4]!, tb2 = T[3 * e + 5]!;
     const rowA = ga * n, rowB = gb * n;
     for (let f = 0; f <= e; f++) {
-      const gf = param[offset + f]!;
+      const gf = param[f]!;
       const w0 = W[3 * f]!, w1 = W[3 * f + 1]!, w2 = W[3 * f + 2]!;
       const va = ta0 * w0 + ta1 * w1 + ta2 * w2;
       const vb = tb0 * w0 + tb1 * w1 + tb2 * w2;
@@ -635,11 +634,11 @@ function subtractDistinctPairs(S: Float64Array, n: number, param: Int32Array, of
     S[rowB + gb]! -= tb0 * W[3 * f]! + tb1 * W[3 * f + 1]! + tb2 * W[3 * f + 2]!;
   }
   if (e < count) {
-    const ge = param[offset + e]!;
+    const ge = param[e]!;
     const t0 = T[3 * e]!, t1 = T[3 * e + 1]!, t2 = T[3 * e + 2]!;
     const row = ge * n;
     for (let f = 0; f <= e; f++) {
-      const gf = param[offset + f]!;
+      const gf = param[f]!;
       const v = t0 * W[3 * f]! + t1 * W[3 * f + 1]! + t2 * W[3 * f + 2]!;
       if (ge >= gf) S[row + gf]! -= v; else S[gf * n + ge]! -= v;
     }
@@ -647,26 +646,42 @@ function subtractDistinctPairs(S: Float64Array, n: number, param: Int32Array, of
 }
 
 /**
- * S -= t_e . w_f for the pairs f <= e of point p's entries where e or f shares its parameter, in the order of
- * the double loop over all pairs. A mirror pair (f, e) lands in the same lower cell, except on the diagonal
- * (one parameter from two observations), where both terms add.
+ * S -= t_e . w_f for the pairs f <= e of a point's entries where e or f shares its parameter, each term as the
+ * plain double loop over all pairs forms it (the later entry's t, the earlier one's w) and in the order in which
+ * it reaches its cell there. A cell (shared, distinct) gets one term per sharing entry, in entry order; a cell
+ * (shared, shared) only terms of pairs of sharing entries, in the double loop's order. A mirror pair (f, e) lands
+ * in the same lower cell, except on the diagonal (one parameter from two observations), where both terms add.
  */
-function subtractSharingPairs(S: Float64Array, n: number, schur: SchurEntries, p: number, T: Float64Array, W: Float64Array): void {
-  const { param, observation, sharesParam, sharingEntries } = schur;
-  const start = schur.pointEntryStart[p]!, count = schur.pointEntryStart[p + 1]! - start;
-  const firstSharing = schur.sharingStart[p]!, endSharing = schur.sharingStart[p + 1]!;
-  const subtract = (e: number, f: number): void => {
-    const ge = param[start + e]!, gf = param[start + f]!;
-    const v = T[3 * e]! * W[3 * f]! + T[3 * e + 1]! * W[3 * f + 1]! + T[3 * e + 2]! * W[3 * f + 2]!;
-    if (ge > gf) S[ge * n + gf]! -= v;
-    else if (ge < gf) S[gf * n + ge]! -= v;
-    else S[ge * n + ge]! -= observation[start + f] === observation[start + e] ? v : 2 * v;
-  };
-  for (let e = 0; e < count; e++) {
-    if (sharesParam[start + e]) {
-      for (let f = 0; f <= e; f++) subtract(e, f);
-    } else {
-      for (let k = firstSharing; k < endSharing && sharingEntries[k]! < e; k++) subtract(e, sharingEntries[k]!);
+function subtractSharingPairs(S: Float64Array, n: number, distinct: EntryRows, numDistinct: number, sharing: EntryRows, numSharing: number): void {
+  const { param: dParam, t: dT, w: dW } = distinct;
+  const { param: sParam, t: sT, w: sW, observation, distinctBefore } = sharing;
+  // Cells (shared, distinct): with the distinct entries before s, s is the later entry; after it, the earlier.
+  for (let s = 0; s < numSharing; s++) {
+    const gs = sParam[s]!, split = distinctBefore[s]!;
+    const t0 = sT[3 * s]!, t1 = sT[3 * s + 1]!, t2 = sT[3 * s + 2]!;
+    const w0 = sW[3 * s]!, w1 = sW[3 * s + 1]!, w2 = sW[3 * s + 2]!;
+    const row = gs * n;
+    for (let d = 0; d < split; d++) {
+      const gd = dParam[d]!;
+      const v = t0 * dW[3 * d]! + t1 * dW[3 * d + 1]! + t2 * dW[3 * d + 2]!;
+      if (gs > gd) S[row + gd]! -= v; else S[gd * n + gs]! -= v;
+    }
+    for (let d = split; d < numDistinct; d++) {
+      const gd = dParam[d]!;
+      const v = dT[3 * d]! * w0 + dT[3 * d + 1]! * w1 + dT[3 * d + 2]! * w2;
+      if (gs > gd) S[row + gd]! -= v; else S[gd * n + gs]! -= v;
+    }
+  }
+  // Cells (shared, shared): the double loop over the sharing entries alone.
+  for (let s = 0; s < numSharing; s++) {
+    const gs = sParam[s]!, os = observation[s]!;
+    const t0 = sT[3 * s]!, t1 = sT[3 * s + 1]!, t2 = sT[3 * s + 2]!;
+    const row = gs * n;
+    for (let r = 0; r <= s; r++) {
+      const gr = sParam[r]!;
+      const v = t0 * sW[3 * r]! + t1 * sW[3 * r + 1]! + t2 * sW[3 * r + 2]!;
+      const term = gr === gs && observation[r] !== os ? 2 * v : v;
+      if (gs >= gr) S[row + gr]! -= term; else S[gr * n + gs]! -= term;
     }
   }
 }
