@@ -310,7 +310,8 @@ export function disambiguateReconstruction(
     // Links may also come from pairs set aside before (e.g. by the loop check, outvoted by the wrong ones).
     // Each candidate placement is first judged cheaply, on the model with side 1 moved rigidly; the most
     // promising ones are reconstructed in that order, and the first that registers as many views and removes
-    // most of the conflict replaces the model (spreading views apart lowers the conflict a little too).
+    // most of the conflict replaces the model (spreading views apart lowers the conflict a little too), or the
+    // first that registers more views and lowers the conflict at all.
     const pointOf = pointsByObservation(model);
     const inModel = new Set(modelPairs);
     const judged = alternativeLinks([...modelPairs, ...setAsidePairs], side, model, options).flatMap((link) => {
@@ -328,7 +329,9 @@ export function disambiguateReconstruction(
       for (const pair of link.pairs) if (!inModel.has(pair)) kept.push(pair);
       const candidate = reconstructFromPoses(views, kept, moved.cameraFromWorld, sfm, context);
       const next = conflictsOf(candidate, sizes, options.conflicts);
-      const eligible = registeredCount(candidate) >= registeredCount(model) && next.weight <= options.maxConflictRatio * current.weight;
+      // A placement that registers views the model could not place is kept on any reduction of the conflict.
+      const eligible = (registeredCount(candidate) >= registeredCount(model) && next.weight <= options.maxConflictRatio * current.weight)
+        || (registeredCount(candidate) > registeredCount(model) && next.weight <= current.weight);
       context.log?.debug(`disambiguation: views ${movedViews.map((v) => views[v]!.name).join(', ')} placed again through `
         + `${[...link.pairs].map((p) => `${views[p.view0]!.name}-${views[p.view1]!.name}`).join(' ')} (moved: conflict ${weight}), without ${modelPairs.length - kept.length} pairs: `
         + `${registeredCount(candidate)} views, conflict ${current.weight} -> ${next.weight}${eligible ? '' : ' (not enough)'}`);
